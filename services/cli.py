@@ -1,0 +1,168 @@
+"""The ``candour`` command."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from shared.config import SERVICES, Settings, get_settings
+from shared.logging import configure_logging
+
+app = typer.Typer(help="Candour: one trust-wide standard for restrictive interventions.",
+                  no_args_is_help=True, add_completion=False)
+seed_app = typer.Typer(help="Seed data.", no_args_is_help=True)
+app.add_typer(seed_app, name="seed")
+
+
+def _service(name: str, allowed: tuple[str, ...] = SERVICES) -> str:
+    if name not in allowed:
+        raise typer.BadParameter(f"choose one of: {', '.join(allowed)}")
+    return name
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:
+        typer.echo(f"Refusing to start: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def dev() -> None:
+    """Embedded mode: all three services on ports 8001-8003, SQLite under var/, demo trust."""
+    from services.dev import Embedded, banner
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    embedded = Embedded(settings)
+    asyncio.run(embedded.run(on_ready=lambda: typer.echo(banner(settings))))
+
+
+@app.command()
+def api(
+    service: Annotated[str, typer.Argument(help="incidents, notifications or reporting")],
+    workers: Annotated[int | None, typer.Option(help="uvicorn workers")] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Serve one API (production: several uvicorn workers)."""
+    import uvicorn
+
+    settings = _settings()
+    name = _service(service)
+    configure_logging(settings.log_level, name)
+    uvicorn.run(f"services.{name}.main:create_app", factory=True, host=settings.host,
+                port=port or settings.port(name), workers=workers or settings.workers,
+                log_config=None, access_log=False, proxy_headers=True)
+
+
+@app.command()
+def worker(
+    service: Annotated[str, typer.Argument(help="notifications or reporting")],
+    burst: Annotated[bool, typer.Option(help="Stop when the queue is empty")] = False,
+) -> None:
+    """Consume a service's events from Redis (arq)."""
+    from services import catalog
+    from services.workers import CONSUMERS, build_worker
+
+    settings = _settings()
+    name = _service(service, CONSUMERS)
+    configure_logging(settings.log_level, name)
+    if not settings.redis_url:
+        raise typer.BadParameter("set CANDOUR_REDIS_URL")
+    build_worker(catalog.context(name, settings), burst=burst).run()
+
+
+@app.command()
+def relay(
+    service: Annotated[str, typer.Argument(help="incidents, notifications or reporting")],
+    once: Annotated[bool, typer.Option(help="Publish what is waiting, then stop")] = False,
+) -> None:
+    """Publish a service's outbox to Redis."""
+    from services import catalog
+    from services.workers import run_relay
+
+    settings = _settings()
+    name = _service(service)
+    configure_logging(settings.log_level, name)
+    if not settings.redis_url:
+        raise typer.BadParameter("set CANDOUR_REDIS_URL")
+    published = asyncio.run(run_relay(catalog.context(name, settings), once=once))
+    if once:
+        typer.echo(f"published {published} events")
+
+
+@app.command()
+def migrate(services: Annotated[list[str] | None, typer.Argument(help="Default: all")] = None) -> None:
+    """Apply each service's database migrations."""
+    from services import catalog
+
+    settings = _settings()
+    names = [_service(s) for s in services] if services else list(SERVICES)
+
+    async def _run() -> None:
+        for name in names:
+            ctx = catalog.context(name, settings)
+            try:
+                await catalog.migrate(ctx)
+            finally:
+                await ctx.db.dispose()
+            typer.echo(f"{name}: migrated")
+
+    asyncio.run(_run())
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help="recorder, school_lead, dsl, trust_lead, governor, ...")],
+    trust: Annotated[str, typer.Option(help="DfE trust reference")] = "TR00001",
+    school: Annotated[list[str] | None, typer.Option(help="A school URN; repeat for more")] = None,
+    hours: Annotated[float, typer.Option(help="Lifetime")] = 12.0,
+    scope: Annotated[str | None, typer.Option(help="Space-separated scopes")] = None,
+) -> None:
+    """Print a development JWT (HS256, the configured secret)."""
+    from shared.auth.jwt import issue_token
+
+    settings = _settings()
+    try:
+        typer.echo(issue_token(settings, role=role, trust_id=trust, schools=school or None,
+                               ttl=timedelta(hours=hours), scope=scope))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@seed_app.command("demo")
+def seed_demo() -> None:
+    """Seed the demo trust TR00001 into the configured databases (once)."""
+    from services import catalog, demo
+
+    settings = _settings()
+
+    async def _run() -> None:
+        inc = catalog.context("incidents", settings)
+        notif = catalog.context("notifications", settings)
+        try:
+            for ctx in (inc, notif):
+                await catalog.migrate(ctx)
+            if await demo.seed_incidents(inc):
+                n = await demo.seed_notifications(notif)
+                typer.echo(f"seeded {demo.DEMO_TRUST} with {n} parent contacts")
+            else:
+                typer.echo(f"{demo.DEMO_TRUST} is already seeded")
+        finally:
+            await inc.db.dispose()
+            await notif.db.dispose()
+
+    asyncio.run(_run())
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""The incidents service app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.incidents import models
+from services.incidents.config import SERVICE
+from services.incidents.router import router
+from shared.config import Settings
+from shared.outbox.feed import feed_router
+from shared.runtime import ServiceContext
+from shared.web import assemble_app
+
+DESCRIPTION = """\
+The trust record standard for restrictive interventions: common definitions, complete
+records, append-only amendments, full audit. MIS vendors and school staff record
+significant incidents here; each submission becomes an `incident.submitted.v1` event.
+"""
+
+
+def create_app(ctx: ServiceContext | None = None, settings: Settings | None = None) -> FastAPI:
+    """Build the incidents app; without a context it opens the configured database."""
+    return assemble_app(
+        SERVICE,
+        ctx,
+        settings,
+        title="Candour incidents",
+        description=DESCRIPTION,
+        routers=[router, feed_router(SERVICE, models.outbox)],
+    )

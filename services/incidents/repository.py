@@ -1,0 +1,138 @@
+"""Every query of the incidents service; each starts from the caller's trust and schools."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.incidents import models as m
+from shared.auth.principal import Principal
+
+
+def scoped(table: sa.Table, principal: Principal) -> sa.ColumnElement[bool]:
+    """The caller's trust and, unless it has them all, its schools."""
+    cond = table.c.trust_id == principal.trust_id
+    if principal.schools is not None:
+        cond = cond & table.c.school_urn.in_(sorted(principal.schools))
+    return cond
+
+
+async def get_school(conn: AsyncConnection, trust_id: str, urn: str) -> sa.Row | None:
+    """A school of the trust."""
+    return (
+        await conn.execute(
+            sa.select(m.school).where((m.school.c.trust_id == trust_id) & (m.school.c.urn == urn))
+        )
+    ).first()
+
+
+async def get_pupil_by_ref(
+    conn: AsyncConnection, trust_id: str, urn: str, mis_ref: str
+) -> sa.Row | None:
+    """A pupil by the school's MIS reference."""
+    p = m.pupil
+    return (
+        await conn.execute(
+            sa.select(p).where(
+                (p.c.trust_id == trust_id) & (p.c.school_urn == urn) & (p.c.mis_ref == mis_ref)
+            )
+        )
+    ).first()
+
+
+async def resolve_label(
+    conn: AsyncConnection, trust_id: str, urn: str, kind: str, label: str
+) -> str | None:
+    """The canonical code a school's (or the trust's) label maps to; the school's own wins."""
+    v = m.vocabulary_label
+    rows = (
+        await conn.execute(
+            sa.select(v.c.scope, v.c.code).where(
+                (v.c.trust_id == trust_id)
+                & (v.c.kind == kind)
+                & (v.c.label == label)
+                & (v.c.scope.in_(["", urn]))
+            )
+        )
+    ).all()
+    by_scope = {r.scope: r.code for r in rows}
+    return by_scope.get(urn) or by_scope.get("")
+
+
+def incident_view() -> sa.Select[Any]:
+    """Incidents joined with the pupil's MIS reference."""
+    i, p = m.incident, m.pupil
+    return sa.select(i, p.c.mis_ref.label("pupil_ref")).join(
+        p, (p.c.trust_id == i.c.trust_id) & (p.c.pupil_id == i.c.pupil_id)
+    )
+
+
+async def get_incident(
+    conn: AsyncConnection, principal: Principal, incident_id: str
+) -> sa.Row | None:
+    """One incident within the caller's scope (None for anything outside it)."""
+    i = m.incident
+    return (
+        await conn.execute(
+            incident_view().where(scoped(i, principal) & (i.c.incident_id == incident_id))
+        )
+    ).first()
+
+
+async def find_by_source(
+    conn: AsyncConnection, trust_id: str, urn: str, source_system: str, source_id: str
+) -> sa.Row | None:
+    """An incident by the MIS's natural key."""
+    i = m.incident
+    return (
+        await conn.execute(
+            incident_view().where(
+                (i.c.trust_id == trust_id)
+                & (i.c.school_urn == urn)
+                & (i.c.source_system == source_system)
+                & (i.c.source_id == source_id)
+            )
+        )
+    ).first()
+
+
+async def list_incidents(
+    conn: AsyncConnection,
+    principal: Principal,
+    *,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    school_urn: str | None = None,
+) -> list[sa.Row]:
+    """A page of incidents, newest first, keyed on (occurred_at, incident_id)."""
+    i = m.incident
+    cond = scoped(i, principal)
+    if school_urn:
+        cond = cond & (i.c.school_urn == school_urn)
+    if after is not None:
+        at, iid = after
+        cond = cond & (
+            (i.c.occurred_at < at) | ((i.c.occurred_at == at) & (i.c.incident_id < iid))
+        )
+    stmt = (
+        incident_view()
+        .where(cond)
+        .order_by(i.c.occurred_at.desc(), i.c.incident_id.desc())
+        .limit(limit)
+    )
+    return list((await conn.execute(stmt)).all())
+
+
+async def get_idempotent(
+    conn: AsyncConnection, trust_id: str, caller: str, key: str
+) -> sa.Row | None:
+    """A previous create under the same Idempotency-Key."""
+    k = m.idempotency_key
+    return (
+        await conn.execute(
+            sa.select(k).where((k.c.trust_id == trust_id) & (k.c.caller == caller) & (k.c.key == key))
+        )
+    ).first()

@@ -1,0 +1,103 @@
+"""The incidents API (thin: each route calls one use case)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Header, Query, Response
+
+from services.incidents import repository as repo
+from services.incidents import service
+from services.incidents.dependencies import ClockDep, Recorder
+from services.incidents.schemas import EXAMPLE_INCIDENT, Incident, IncidentCreate
+from shared.db.session import SessionDep
+from shared.errors import NotFound, problem_responses
+from shared.pagination import decode_cursor, encode_cursor
+from shared.schemas import Page
+
+router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Incident,
+    operation_id="submit_incident",
+    responses={
+        200: {"description": "Already recorded: a replay, or an unchanged re-send", "model": Incident},
+        **problem_responses(403, 409),
+    },
+)
+async def submit_incident(
+    conn: SessionDep,
+    principal: Recorder,
+    clock: ClockDep,
+    response: Response,
+    body: Annotated[
+        IncidentCreate,
+        Body(openapi_examples={"complete": {"summary": "A complete submission", "value": EXAMPLE_INCIDENT}}),
+    ],
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=200, description="Makes a retried create safe: same key, same result"),
+    ] = None,
+) -> Incident:
+    """Record a submitted incident; its parent report and reporting follow from the event."""
+    incident, created = await service.submit_incident(
+        conn, principal, body, clock, idempotency_key=idempotency_key
+    )
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/v1/incidents/{incident.incident_id}"
+    response.headers["ETag"] = f'"{incident.revision}"'
+    return incident
+
+
+@router.get(
+    "",
+    response_model=Page[Incident],
+    operation_id="list_incidents",
+    responses=problem_responses(403),
+)
+async def list_incidents(
+    conn: SessionDep,
+    principal: Recorder,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    school_urn: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+) -> Page[Incident]:
+    """Incidents of the caller's schools, newest first."""
+    after = None
+    if cursor:
+        at, iid = decode_cursor(cursor, 2)
+        try:
+            after = (datetime.fromisoformat(str(at)), str(iid))
+        except ValueError:
+            decode_cursor("", 2)
+    rows = await repo.list_incidents(
+        conn, principal, limit=limit + 1, after=after, school_urn=school_urn
+    )
+    items = [service.to_incident(r) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor([last.occurred_at.isoformat(), last.incident_id])
+    return Page[Incident](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/{incident_id}",
+    response_model=Incident,
+    operation_id="get_incident",
+    responses=problem_responses(403, 404),
+)
+async def get_incident(
+    conn: SessionDep, principal: Recorder, incident_id: str, response: Response
+) -> Incident:
+    """One incident of the caller's schools."""
+    row = await repo.get_incident(conn, principal, incident_id)
+    if row is None:
+        raise NotFound("No such incident.")
+    response.headers["ETag"] = f'"{row.revision}"'
+    return service.to_incident(row)

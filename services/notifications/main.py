@@ -1,0 +1,30 @@
+"""The notifications service app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.notifications import models
+from services.notifications.config import SERVICE
+from services.notifications.router import router
+from shared.config import Settings
+from shared.outbox.feed import feed_router
+from shared.runtime import ServiceContext
+from shared.web import assemble_app
+
+DESCRIPTION = """\
+Every parent told the same day, in writing, with proof: parent reports created from
+incident events, sent by email and SMS, each step time-stamped.
+"""
+
+
+def create_app(ctx: ServiceContext | None = None, settings: Settings | None = None) -> FastAPI:
+    """Build the notifications app; without a context it opens the configured database."""
+    return assemble_app(
+        SERVICE,
+        ctx,
+        settings,
+        title="Candour notifications",
+        description=DESCRIPTION,
+        routers=[router, feed_router(SERVICE, models.outbox)],
+    )

@@ -1,0 +1,122 @@
+"""The written parent report: sandboxed, autoescaped templates and header-safe email.
+
+Templates render in Jinja2's sandbox with only an allow-listed set of plain values, so a
+school's adapted template cannot reach Python objects; HTML is autoescaped; header values
+never carry CR or LF.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from services.notifications.config import TEMPLATES
+
+ALLOWED_VARIABLES = frozenset(
+    {
+        "contact_name",
+        "pupil_name",
+        "school_name",
+        "school_phone",
+        "school_email",
+        "occurred_date",
+        "occurred_local",
+        "ended_local",
+        "duration_minutes",
+        "intervention",
+        "summary",
+    }
+)
+
+INTERVENTION_WORDS = {
+    "physical_restraint": "Physical restraint (holding)",
+    "mechanical_restraint": "Mechanical restraint",
+    "seclusion": "Seclusion (kept apart from others in a room they could not leave)",
+    "reasonable_force": "Reasonable force",
+    "chemical_restraint": "Chemical restraint",
+    "supportive_contact": "Supportive contact",
+}
+
+_env = ImmutableSandboxedEnvironment(
+    loader=FileSystemLoader(str(TEMPLATES)),
+    autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def single_line(value: str) -> str:
+    """A header-safe value: no CR, LF or other control characters."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+
+
+def _local(at: str | None, zone: str) -> datetime | None:
+    if not at:
+        return None
+    return datetime.fromisoformat(at).astimezone(ZoneInfo(zone))
+
+
+def report_variables(content: dict[str, Any], contact_name: str) -> dict[str, Any]:
+    """The allow-listed values a report template may use, from the stored report content."""
+    tz = content["timezone"]
+    start = _local(content["occurred_at"], tz)
+    end = _local(content.get("ended_at"), tz)
+    assert start is not None
+    if end is None:
+        ended = None
+    elif end.date() == start.date():
+        ended = end.strftime("%H:%M")
+    else:
+        ended = end.strftime("%A %-d %B %Y, %H:%M")
+    values = {
+        "contact_name": contact_name,
+        "pupil_name": content["pupil_name"],
+        "school_name": content["school_name"],
+        "school_phone": content.get("school_phone"),
+        "school_email": content.get("school_email"),
+        "occurred_date": start.strftime("%A %-d %B %Y"),
+        "occurred_local": start.strftime("%A %-d %B %Y, %H:%M"),
+        "ended_local": ended,
+        "duration_minutes": content.get("duration_minutes"),
+        "intervention": INTERVENTION_WORDS.get(
+            content["intervention_type"], content["intervention_type"]
+        ),
+        "summary": content["summary"],
+    }
+    assert set(values) <= ALLOWED_VARIABLES
+    return values
+
+
+def render(name: str, variables: dict[str, Any]) -> str:
+    """Render one template with only allow-listed values."""
+    unknown = set(variables) - ALLOWED_VARIABLES
+    if unknown:
+        raise ValueError(f"variables not allowed in templates: {sorted(unknown)}")
+    return _env.get_template(name).render(**variables)
+
+
+def build_email(
+    *, sender: str, sender_name: str, to: str, variables: dict[str, Any], message_id: str
+) -> EmailMessage:
+    """The written report as an RFC 5322 message with plain-text and HTML parts."""
+    msg = EmailMessage()
+    msg["From"] = formataddr((single_line(sender_name), sender))
+    msg["To"] = single_line(to)
+    msg["Subject"] = single_line(f"A report from {variables['school_name']}")
+    msg["Message-ID"] = make_msgid(idstring=message_id, domain="candour.local")
+    msg["X-Candour-Message"] = message_id
+    msg.set_content(render("parent_report.txt.j2", variables))
+    msg.add_alternative(render("parent_report.html.j2", variables), subtype="html")
+    return msg
+
+
+def build_sms(variables: dict[str, Any]) -> str:
+    """The SMS prompt: no incident detail, only where to read the report."""
+    return single_line(render("parent_report.sms.j2", variables))

@@ -1,0 +1,64 @@
+"""Disclosure control: small counts suppressed, with secondary suppression.
+
+For audiences that see aggregates only, a count from 1 to the threshold is withheld
+(``null`` with ``suppressed: true``). Where a group of counts adds up to a published
+total, withholding one cell alone would let it be recovered by subtraction, and
+withholding cells whose sum is itself small would reveal them too; so further cells
+(smallest first) are withheld until what is hidden sums to more than the threshold, or
+the total itself is withheld.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Count(BaseModel):
+    """A count, or null when disclosure control withholds it."""
+
+    count: int | None
+    suppressed: bool = False
+
+
+def is_small(value: int, threshold: int) -> bool:
+    """Whether a count falls in the suppressed band (zero is shown: it is a signal)."""
+    return 1 <= value <= threshold
+
+
+def suppress_group(
+    values: list[int], total: int | None, threshold: int | None
+) -> tuple[list[Count], Count | None]:
+    """Suppress small cells of a group whose cells add up to ``total``.
+
+    Returns the cells and the total as Counts. ``threshold`` None publishes everything.
+    """
+    if threshold is None:
+        return [Count(count=v) for v in values], (Count(count=total) if total is not None else None)
+    hidden = {i for i, v in enumerate(values) if is_small(v, threshold)}
+    total_hidden = total is not None and is_small(total, threshold)
+    if total is not None and not total_hidden and hidden:
+        # Hide more cells, smallest first, until the hidden sum cannot be resolved.
+        order = sorted(
+            (i for i in range(len(values)) if i not in hidden and values[i] > 0),
+            key=lambda i: values[i],
+        )
+        while sum(values[i] for i in hidden) <= threshold or len(hidden) == 1:
+            if not order:
+                total_hidden = True
+                break
+            hidden.add(order.pop(0))
+    cells = [
+        Count(count=None, suppressed=True) if i in hidden else Count(count=v)
+        for i, v in enumerate(values)
+    ]
+    total_cell = None
+    if total is not None:
+        total_cell = Count(count=None, suppressed=True) if total_hidden else Count(count=total)
+    return cells, total_cell
+
+
+def suppress_one(value: int, threshold: int | None) -> Count:
+    """A lone count."""
+    if threshold is not None and is_small(value, threshold):
+        return Count(count=None, suppressed=True)
+    return Count(count=value)

@@ -1,0 +1,162 @@
+"""Every JOSE operation of Candour, in one module: issuing and verifying JWTs.
+
+Algorithms are pinned by configuration and passed explicitly to every decode; the key is
+chosen by the algorithm's family, so a token cannot make a public key serve as an HMAC
+secret (HS/RS confusion), and ``none`` is never accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from jose import jwk, jwt
+from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
+
+from shared.auth.principal import ROLES, TRUST_RE, URN_RE, Principal
+from shared.config import Settings
+
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "jti", "trust", "role", "schools")
+
+
+class TokenError(Exception):
+    """Why a token was refused (safe to show the caller)."""
+
+
+def issue_token(
+    settings: Settings,
+    *,
+    role: str,
+    trust_id: str,
+    schools: list[str] | None = None,
+    subject: str | None = None,
+    ttl: timedelta = timedelta(hours=12),
+    scope: str | None = None,
+    client_id: str | None = None,
+    now: datetime | None = None,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """A token signed with the configured HMAC secret (development, tests, client credentials)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    if not TRUST_RE.match(trust_id):
+        raise ValueError("trust must be TR and five digits")
+    for urn in schools or []:
+        if not URN_RE.match(urn):
+            raise ValueError(f"school {urn!r} is not a six-digit URN")
+    issued = now or datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": subject or f"dev:{role}",
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + ttl).timestamp()),
+        "jti": str(uuid.uuid4()),
+        "trust": trust_id,
+        "schools": list(schools) if schools else "*",
+        "role": role,
+    }
+    if scope:
+        claims["scope"] = scope
+    if client_id:
+        claims["client_id"] = client_id
+    if extra:
+        claims.update(extra)
+    return str(jwt.encode(claims, settings.jwt_secret, algorithm="HS256"))
+
+
+def _keys_for(algorithm: str, settings: Settings) -> list[Any]:
+    if algorithm.startswith("HS"):
+        return [settings.jwt_secret]
+    if algorithm[:2] in ("RS", "ES", "PS"):
+        keys = []
+        for key in settings.jwt_public_keys:
+            key = key.strip()
+            if key.startswith("{"):
+                keys.append(jwk.construct(json.loads(key), algorithm=algorithm))
+            else:
+                keys.append(key)
+        return keys
+    return []
+
+
+def verify_token(token: str, settings: Settings) -> Principal:
+    """Verify signature, expiry, not-before, audience, issuer and claims; return the caller."""
+    if len(token.encode()) > settings.jwt_max_token_bytes:
+        raise TokenError("token too large")
+    try:
+        header = jwt.get_unverified_header(token)
+    except JOSEError:
+        raise TokenError("malformed token") from None
+    algorithm = header.get("alg")
+    if not isinstance(algorithm, str) or algorithm not in settings.jwt_algorithms:
+        raise TokenError("token algorithm not accepted")
+    keys = _keys_for(algorithm, settings)
+    if not keys:
+        raise TokenError("no key configured for the token's algorithm")
+    claims: dict[str, Any] | None = None
+    last: Exception | None = None
+    for key in keys:
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=settings.jwt_audience,
+                issuer=settings.jwt_issuer,
+                options={
+                    "require_exp": True,
+                    "require_iat": True,
+                    "require_aud": True,
+                    "require_iss": True,
+                    "require_sub": True,
+                    "require_jti": True,
+                    "leeway": settings.jwt_leeway_seconds,
+                },
+            )
+            break
+        except ExpiredSignatureError:
+            raise TokenError("token expired") from None
+        except JWTClaimsError as exc:
+            raise TokenError(f"token claims rejected: {exc}") from None
+        except JOSEError as exc:
+            last = exc
+    if claims is None:
+        raise TokenError("token signature invalid") from last
+    return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    """Check Candour's own claims and build the Principal."""
+    missing = [c for c in REQUIRED_CLAIMS if c not in claims]
+    if missing:
+        raise TokenError(f"token lacks claims: {', '.join(missing)}")
+    trust = claims["trust"]
+    role = claims["role"]
+    schools = claims["schools"]
+    if not isinstance(trust, str) or not TRUST_RE.match(trust):
+        raise TokenError("token trust claim invalid")
+    if role not in ROLES:
+        raise TokenError("token role claim invalid")
+    if schools == "*" or schools == ["*"]:
+        school_set: frozenset[str] | None = None
+    elif isinstance(schools, list) and all(
+        isinstance(s, str) and URN_RE.match(s) for s in schools
+    ):
+        school_set = frozenset(schools)
+    else:
+        raise TokenError("token schools claim invalid")
+    scope = claims.get("scope") or ""
+    if not isinstance(scope, str):
+        raise TokenError("token scope claim invalid")
+    return Principal(
+        subject=str(claims["sub"]),
+        trust_id=trust,
+        role=role,
+        schools=school_set,
+        scopes=frozenset(scope.split()),
+        token_id=str(claims["jti"]),
+        client_id=claims.get("client_id"),
+    )

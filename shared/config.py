@@ -1,0 +1,91 @@
+"""Settings shared by every Candour process, read from the environment (prefix ``CANDOUR_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "candour-dev-secret-change-me"  # noqa: S105 - refused outside dev
+DEV_LINK_SECRET = "candour-dev-link-secret-change-me"  # noqa: S105 - refused outside dev
+
+ServiceName = Literal["incidents", "notifications", "reporting"]
+SERVICES: tuple[ServiceName, ...] = ("incidents", "notifications", "reporting")
+
+
+class Settings(BaseSettings):
+    """Every setting of every service; documented in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="CANDOUR_", extra="ignore")
+
+    env: Literal["dev", "test", "production"] = "dev"
+    var_dir: Path = Path("var")
+
+    incidents_database_url: str = ""
+    notifications_database_url: str = ""
+    reporting_database_url: str = ""
+    redis_url: str = ""
+    bus: Literal["embedded", "arq"] = "embedded"
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "candour-dev"
+    jwt_audience: str = "candour"
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
+    jwt_public_keys: list[str] = Field(default_factory=list)
+    jwt_leeway_seconds: int = 30
+    jwt_max_token_bytes: int = 8192
+    link_secret: str = DEV_LINK_SECRET
+
+    incidents_port: int = 8001
+    notifications_port: int = 8002
+    reporting_port: int = 8003
+    host: str = "127.0.0.1"
+    workers: int = 2
+
+    relay_interval_seconds: float = 0.25
+    relay_batch_size: int = 200
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+    demo_seed: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.env != "dev":
+            if self.jwt_secret == DEV_JWT_SECRET and "HS256" in self.jwt_algorithms:
+                raise ValueError(
+                    "CANDOUR_JWT_SECRET is the development default; set a secret outside dev"
+                )
+            if self.link_secret == DEV_LINK_SECRET:
+                raise ValueError(
+                    "CANDOUR_LINK_SECRET is the development default; set a secret outside dev"
+                )
+        for algorithm in self.jwt_algorithms:
+            if algorithm.lower() == "none":
+                raise ValueError("CANDOUR_JWT_ALGORITHMS may not include 'none'")
+        return self
+
+    def database_url(self, service: ServiceName) -> str:
+        """The service's own database; SQLite under ``var_dir`` when unset."""
+        url: str = getattr(self, f"{service}_database_url")
+        if url:
+            return url
+        return f"sqlite+aiosqlite:///{self.var_dir / (service + '.db')}"
+
+    def port(self, service: ServiceName) -> int:
+        """The port a service listens on."""
+        port: int = getattr(self, f"{service}_port")
+        return port
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where the development provider writes messages."""
+        return self.var_dir / "outbox"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process settings, read once."""
+    return Settings()

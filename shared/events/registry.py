@@ -1,0 +1,31 @@
+"""The registry of versioned event types and their payload models.
+
+Every type a service may emit is named here with the model its payload must satisfy;
+the outbox writer refuses an unregistered type, and ``make openapi`` writes a JSON
+Schema for each into ``openapi/events/``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from shared.events import payloads as p
+
+EVENT_TYPES: dict[str, type[BaseModel]] = {
+    "incident.submitted.v1": p.IncidentSubmittedV1,
+    "school.registered.v1": p.SchoolRegisteredV1,
+    "parent_report.sent.v1": p.ParentReportSentV1,
+}
+
+
+def event_type(name: str) -> type[BaseModel]:
+    """The payload model of a registered event type."""
+    try:
+        return EVENT_TYPES[name]
+    except KeyError:
+        raise KeyError(f"unregistered event type {name!r}") from None
+
+
+def payload_model(name: str) -> type[BaseModel]:
+    """Alias of :func:`event_type`, for readability at call sites."""
+    return event_type(name)

@@ -1,0 +1,239 @@
+"""What every Candour service app has: problem+json errors, health, metrics, limits, headers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.config import Settings, get_settings
+from shared.db.engine import Database
+from shared.errors import (
+    PROBLEM_JSON,
+    PROBLEM_SCHEMA,
+    PayloadTooLarge,
+    install_error_handlers,
+    problem_responses,
+)
+from shared.logging import request_id_var
+from shared.runtime import ServiceContext
+from shared.schemas import Health
+
+REQUESTS = Counter(
+    "candour_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+)
+LATENCY = Histogram(
+    "candour_http_request_seconds", "HTTP request latency", ["service", "method", "route"]
+)
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+# /docs loads Swagger UI's script and styles.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
+    "https://fastapi.tiangolo.com; frame-ancestors 'none'"
+)
+
+
+class BodyLimit:
+    """Refuse request bodies over a limit with 413, counting streamed bytes too.
+
+    ``overrides`` maps a path prefix to its own limit (the bulk import's 32 MiB).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, overrides: dict[str, int] | None = None) -> None:
+        self.app = app
+        self.limit = limit
+        self.overrides = overrides or {}
+
+    def _limit_for(self, path: str) -> int:
+        for prefix, limit in self.overrides.items():
+            if path.startswith(prefix):
+                return limit
+        return self.limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit_for(scope["path"])
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > limit:
+                    await self._refuse(scope, receive, send, limit)
+                    return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLarge(f"The request body exceeds {limit} bytes.")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        err = PayloadTooLarge(f"The request body exceeds {limit} bytes.")
+        response = JSONResponse(
+            err.problem(scope["path"]), status_code=413, media_type=PROBLEM_JSON
+        )
+        await response(scope, receive, send)
+
+
+def _route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", "unmatched")
+
+
+def create_service_app(
+    service: str,
+    *,
+    title: str,
+    description: str,
+    version: str = "1.0.0",
+    lifespan: Any = None,
+    body_limit: int = 1024 * 1024,
+    body_limit_overrides: dict[str, int] | None = None,
+    readiness: Callable[[FastAPI], Awaitable[dict[str, str]]] | None = None,
+    openapi_tags: list[dict[str, str]] | None = None,
+) -> FastAPI:
+    """A FastAPI app with Candour's common behaviour; the service adds its routers."""
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+        responses=problem_responses(400, 401, 422, 500),
+    )
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def _common(request: Request, call_next: Callable[[Request], Awaitable[Response]]):  # type: ignore[no-untyped-def]
+        rid = request.headers.get("x-request-id") or str(uuid.uuid4())
+        if len(rid) > 64 or not rid.replace("-", "").isalnum():
+            rid = str(uuid.uuid4())
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            request_id_var.reset(token)
+        route = _route_template(request)
+        REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
+        LATENCY.labels(service, request.method, route).observe(time.perf_counter() - started)
+        response.headers["X-Request-ID"] = rid
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/docs"):
+            response.headers["Content-Security-Policy"] = DOCS_CSP
+        return response
+
+    app.add_middleware(BodyLimit, limit=body_limit, overrides=body_limit_overrides)
+
+    @app.get("/healthz", tags=["health"], response_model=Health, operation_id="healthz")
+    async def healthz() -> Health:
+        """The process is up."""
+        return Health(status="ok", service=service)
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        response_model=Health,
+        operation_id="readyz",
+        responses={503: {"description": "A dependency does not answer", "model": Health}},
+    )
+    async def readyz(request: Request) -> Any:
+        """The service's database (and Redis, when used) answer."""
+        checks: dict[str, str] = {}
+        if readiness is not None:
+            checks = await readiness(request.app)
+        ok = all(v == "ok" for v in checks.values())
+        body = Health(status="ok" if ok else "unavailable", service=service, checks=checks)
+        return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    _add_problem_schema(app)
+    return app
+
+
+def _add_problem_schema(app: FastAPI) -> None:
+    """Put the Problem schema in components, where every problem response points."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def assemble_app(
+    service: str,
+    ctx: ServiceContext | None,
+    settings: Settings | None,
+    *,
+    title: str,
+    description: str,
+    routers: list[APIRouter],
+    body_limit_overrides: dict[str, int] | None = None,
+) -> FastAPI:
+    """A service's app around its context; without one, it opens the configured database."""
+    owned = ctx is None
+    if ctx is None:
+        settings = settings or get_settings()
+        ctx = ServiceContext(service, settings, Database(settings.database_url(service)))  # type: ignore[arg-type]
+    context = ctx
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            await context.db.dispose()
+
+    async def readiness(_app: FastAPI) -> dict[str, str]:
+        return await context.readiness()
+
+    app = create_service_app(
+        service,
+        title=title,
+        description=description,
+        lifespan=lifespan,
+        body_limit=context.settings.max_body_bytes,
+        body_limit_overrides=body_limit_overrides,
+        readiness=readiness,
+    )
+    app.state.ctx = context
+    app.state.db = context.db
+    app.state.settings = context.settings
+    for router in routers:
+        app.include_router(router)
+    return app
