@@ -26,7 +26,7 @@ def get_principal(
         raise Unauthorized("A bearer token is required.")
     settings: Settings = request.app.state.settings
     try:
-        principal = verify_token(credentials.credentials, settings)
+        principal = verify_token(credentials.credentials, settings, request.app.state.ctx.clock.now())
     except TokenError as exc:
         raise Unauthorized(str(exc)) from None
     request.state.principal = principal

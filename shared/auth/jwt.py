@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jose import jwk, jwt
-from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
+from jose.exceptions import JOSEError, JWTClaimsError
 
 from shared.auth.principal import ROLES, TRUST_RE, URN_RE, Principal
 from shared.config import Settings
@@ -82,8 +82,11 @@ def _keys_for(algorithm: str, settings: Settings) -> list[Any]:
     return []
 
 
-def verify_token(token: str, settings: Settings) -> Principal:
-    """Verify signature, expiry, not-before, audience, issuer and claims; return the caller."""
+def verify_token(token: str, settings: Settings, now: datetime | None = None) -> Principal:
+    """Verify signature, expiry, not-before, audience, issuer and claims; return the caller.
+
+    Times are checked here against ``now`` (the service's clock), not by the library.
+    """
     if len(token.encode()) > settings.jwt_max_token_bytes:
         raise TokenError("token too large")
     try:
@@ -107,8 +110,11 @@ def verify_token(token: str, settings: Settings) -> Principal:
                 audience=settings.jwt_audience,
                 issuer=settings.jwt_issuer,
                 options={
-                    "require_exp": True,
-                    "require_iat": True,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    # exp and iat are required by REQUIRED_CLAIMS and checked by _check_times;
+                    # python-jose's require_* would switch its own clock checks back on.
                     "require_aud": True,
                     "require_iss": True,
                     "require_sub": True,
@@ -117,15 +123,32 @@ def verify_token(token: str, settings: Settings) -> Principal:
                 },
             )
             break
-        except ExpiredSignatureError:
-            raise TokenError("token expired") from None
         except JWTClaimsError as exc:
             raise TokenError(f"token claims rejected: {exc}") from None
         except JOSEError as exc:
             last = exc
     if claims is None:
         raise TokenError("token signature invalid") from last
+    _check_times(claims, (now or datetime.now(UTC)).timestamp(), settings.jwt_leeway_seconds)
     return principal_from_claims(claims)
+
+
+def _check_times(claims: dict[str, Any], now: float, leeway: int) -> None:
+    def number(name: str) -> float | None:
+        value = claims.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TokenError(f"token {name} claim invalid")
+        return float(value)
+
+    exp, nbf, iat = number("exp"), number("nbf"), number("iat")
+    if exp is None or exp < now - leeway:
+        raise TokenError("token expired")
+    if nbf is not None and nbf > now + leeway:
+        raise TokenError("token not yet valid")
+    if iat is not None and iat > now + leeway:
+        raise TokenError("token issued in the future")
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
