@@ -8,19 +8,22 @@ from typing import Annotated
 
 import typer
 
-from shared.config import SERVICES, Settings, get_settings
+from shared.config import SERVICES, ServiceName, Settings, get_settings
 from shared.logging import configure_logging
 
-app = typer.Typer(help="Candour: one trust-wide standard for restrictive interventions.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Candour: one trust-wide standard for restrictive interventions.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 seed_app = typer.Typer(help="Seed data.", no_args_is_help=True)
 app.add_typer(seed_app, name="seed")
 
 
-def _service(name: str, allowed: tuple[str, ...] = SERVICES) -> str:
+def _service(name: str, allowed: tuple[str, ...] = SERVICES) -> ServiceName:
     if name not in allowed:
         raise typer.BadParameter(f"choose one of: {', '.join(allowed)}")
-    return name
+    return name  # type: ignore[return-value]
 
 
 def _settings() -> Settings:
@@ -54,9 +57,16 @@ def api(
     settings = _settings()
     name = _service(service)
     configure_logging(settings.log_level, name)
-    uvicorn.run(f"services.{name}.main:create_app", factory=True, host=settings.host,
-                port=port or settings.port(name), workers=workers or settings.workers,
-                log_config=None, access_log=False, proxy_headers=True)
+    uvicorn.run(
+        f"services.{name}.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=port or settings.port(name),
+        workers=workers or settings.workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
 
 
 @app.command()
@@ -96,7 +106,9 @@ def relay(
 
 
 @app.command()
-def migrate(services: Annotated[list[str] | None, typer.Argument(help="Default: all")] = None) -> None:
+def migrate(
+    services: Annotated[list[str] | None, typer.Argument(help="Default: all")] = None,
+) -> None:
     """Apply each service's database migrations."""
     from services import catalog
 
@@ -117,7 +129,9 @@ def migrate(services: Annotated[list[str] | None, typer.Argument(help="Default: 
 
 @app.command()
 def token(
-    role: Annotated[str, typer.Option(help="recorder, school_lead, dsl, trust_lead, governor, ...")],
+    role: Annotated[
+        str, typer.Option(help="recorder, school_lead, dsl, trust_lead, governor, ...")
+    ],
     trust: Annotated[str, typer.Option(help="DfE trust reference")] = "TR00001",
     school: Annotated[list[str] | None, typer.Option(help="A school URN; repeat for more")] = None,
     hours: Annotated[float, typer.Option(help="Lifetime")] = 12.0,
@@ -128,8 +142,16 @@ def token(
 
     settings = _settings()
     try:
-        typer.echo(issue_token(settings, role=role, trust_id=trust, schools=school or None,
-                               ttl=timedelta(hours=hours), scope=scope))
+        typer.echo(
+            issue_token(
+                settings,
+                role=role,
+                trust_id=trust,
+                schools=school or None,
+                ttl=timedelta(hours=hours),
+                scope=scope,
+            )
+        )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 

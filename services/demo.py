@@ -33,15 +33,58 @@ class DemoSchool:
 
 
 SCHOOLS = [
-    DemoSchool("100001", "Oakfield Primary Academy", "Academy converter", "Primary", "2012001", "020 7946 0001"),
-    DemoSchool("100002", "Riverside Secondary Academy", "Academy sponsor led", "Secondary", "2014002", "020 7946 0002"),
-    DemoSchool("100003", "Beacon Special School", "Academy special converter", "All-through", "2017003", "020 7946 0003"),
-    DemoSchool("100004", "Harbour Learning Centre", "Academy alternative provision converter", "Secondary", "2011004", "020 7946 0004"),
+    DemoSchool(
+        "100001",
+        "Oakfield Primary Academy",
+        "Academy converter",
+        "Primary",
+        "2012001",
+        "020 7946 0001",
+    ),
+    DemoSchool(
+        "100002",
+        "Riverside Secondary Academy",
+        "Academy sponsor led",
+        "Secondary",
+        "2014002",
+        "020 7946 0002",
+    ),
+    DemoSchool(
+        "100003",
+        "Beacon Special School",
+        "Academy special converter",
+        "All-through",
+        "2017003",
+        "020 7946 0003",
+    ),
+    DemoSchool(
+        "100004",
+        "Harbour Learning Centre",
+        "Academy alternative provision converter",
+        "Secondary",
+        "2011004",
+        "020 7946 0004",
+    ),
 ]
 FIRST = ["Alex", "Sam", "Jordan", "Riley", "Casey", "Morgan", "Taylor", "Jamie", "Robin", "Charlie"]
-LAST = ["Smith", "Jones", "Patel", "Khan", "Williams", "Brown", "Taylor", "Davies", "Evans", "Wilson"]
-YEAR_BY_SCHOOL = {"100001": ["3", "4", "5", "6"], "100002": ["7", "8", "9", "10"],
-                  "100003": ["2", "6", "9", "12"], "100004": ["9", "10", "11", "11"]}
+LAST = [
+    "Smith",
+    "Jones",
+    "Patel",
+    "Khan",
+    "Williams",
+    "Brown",
+    "Taylor",
+    "Davies",
+    "Evans",
+    "Wilson",
+]
+YEAR_BY_SCHOOL = {
+    "100001": ["3", "4", "5", "6"],
+    "100002": ["7", "8", "9", "10"],
+    "100003": ["2", "6", "9", "12"],
+    "100004": ["9", "10", "11", "11"],
+}
 PUPILS_PER_SCHOOL = 6
 
 
@@ -55,13 +98,20 @@ def demo_pupils() -> list[dict[str, object]]:
             year = YEAR_BY_SCHOOL[school.urn][i % 4]
             age = int(year) + 5
             sen = "E" if school.urn == "100003" else ("K" if i % 3 == 0 else "N")
-            pupils.append({
-                "school_urn": school.urn, "mis_ref": f"DEMO-{n:04d}",
-                "legal_first_name": FIRST[n % len(FIRST)], "legal_last_name": LAST[(n * 3) % len(LAST)],
-                "date_of_birth": date(2026 - age, 1 + (n % 12), 1 + (n % 27)),
-                "sen_provision": sen, "year_group": year, "gender": "M" if n % 5 else "F",
-                "fsm_eligible": n % 4 == 0, "ethnicity": ["WBRI", "ABAN", "BAFR", "MWBC"][n % 4],
-            })
+            pupils.append(
+                {
+                    "school_urn": school.urn,
+                    "mis_ref": f"DEMO-{n:04d}",
+                    "legal_first_name": FIRST[n % len(FIRST)],
+                    "legal_last_name": LAST[(n * 3) % len(LAST)],
+                    "date_of_birth": date(2026 - age, 1 + (n % 12), 1 + (n % 27)),
+                    "sen_provision": sen,
+                    "year_group": year,
+                    "gender": "M" if n % 5 else "F",
+                    "fsm_eligible": n % 4 == 0,
+                    "ethnicity": ["WBRI", "ABAN", "BAFR", "MWBC"][n % 4],
+                }
+            )
     return pupils
 
 
@@ -74,26 +124,45 @@ async def seed_incidents(ctx: ServiceContext) -> bool:
         await registry.upsert_trust(conn, clock, DEMO_TRUST, DEMO_TRUST_NAME)
         for s in SCHOOLS:
             await registry.upsert_school(
-                conn, clock, DEMO_TRUST, urn=s.urn, name=s.name, establishment_type=s.establishment_type,
-                phase=s.phase, laestab=s.laestab, phone=s.phone,
-                email=f"office{s.urn}@schools.example.org")
+                conn,
+                clock,
+                DEMO_TRUST,
+                urn=s.urn,
+                name=s.name,
+                establishment_type=s.establishment_type,
+                phase=s.phase,
+                laestab=s.laestab,
+                phone=s.phone,
+                email=f"office{s.urn}@schools.example.org",
+            )
         await registry.map_school_label(conn, DEMO_TRUST, "100002", "reflection room", "seclusion")
         for p in demo_pupils():
             await registry.upsert_pupil(conn, clock, DEMO_TRUST, **p)  # type: ignore[arg-type]
     # History: a few incidents over the past weeks, each in its own transaction.
     seeder = Principal(subject="seed:demo", trust_id=DEMO_TRUST, role="trust_lead", schools=None)
     today = clock.now().astimezone(ZoneInfo("Europe/London")).date()
-    kinds = ["physical_restraint", "seclusion", "reasonable_force", "physical_restraint", "time out"]
+    kinds = [
+        "physical_restraint",
+        "seclusion",
+        "reasonable_force",
+        "physical_restraint",
+        "time out",
+    ]
     for k, p in enumerate(demo_pupils()):
         if k % 2:
             continue
         day = today - timedelta(days=3 + 2 * k)
         start = datetime.combine(day, time(10 + k % 5, 15), ZoneInfo("Europe/London"))
         body = IncidentCreate(
-            school_urn=str(p["school_urn"]), pupil_ref=str(p["mis_ref"]), occurred_at=start,
-            ended_at=start + timedelta(minutes=4 + k % 9), intervention_type=kinds[k % len(kinds)],
-            summary="Historic record loaded with the demo trust.", source_system="demo-history",
-            source_id=f"H-{k:04d}")
+            school_urn=str(p["school_urn"]),
+            pupil_ref=str(p["mis_ref"]),
+            occurred_at=start,
+            ended_at=start + timedelta(minutes=4 + k % 9),
+            intervention_type=kinds[k % len(kinds)],
+            summary="Historic record loaded with the demo trust.",
+            source_system="demo-history",
+            source_id=f"H-{k:04d}",
+        )
         async with ctx.db.transaction() as conn:
             await submit_incident(conn, seeder, body, clock, historic=True)
     return True
@@ -105,13 +174,22 @@ async def seed_notifications(ctx: ServiceContext) -> int:
     async with ctx.db.transaction() as conn:
         for n, p in enumerate(demo_pupils(), start=1):
             pid = pupil_id(DEMO_TRUST, str(p["school_urn"]), str(p["mis_ref"]))
-            parents = [("mother", "Parent A"), ("father", "Parent B")] if n % 3 else [("carer", "Carer")]
+            parents = (
+                [("mother", "Parent A"), ("father", "Parent B")] if n % 3 else [("carer", "Carer")]
+            )
             for i, (relationship, label) in enumerate(parents, start=1):
                 await upsert_contact(
-                    conn, ctx.clock, DEMO_TRUST, contact_id=contact_id(DEMO_TRUST, pid, f"C{i}"),
-                    pupil_id=pid, school_urn=str(p["school_urn"]),
-                    name=f"{label} {p['legal_last_name']}", relationship=relationship,
-                    priority=i, email=f"parent{n:04d}.{i}@parents.example.org",
-                    mobile=f"+447700900{(n * 2 + i) % 1000:03d}")
+                    conn,
+                    ctx.clock,
+                    DEMO_TRUST,
+                    contact_id=contact_id(DEMO_TRUST, pid, f"C{i}"),
+                    pupil_id=pid,
+                    school_urn=str(p["school_urn"]),
+                    name=f"{label} {p['legal_last_name']}",
+                    relationship=relationship,
+                    priority=i,
+                    email=f"parent{n:04d}.{i}@parents.example.org",
+                    mobile=f"+447700900{(n * 2 + i) % 1000:03d}",
+                )
                 count += 1
     return count

@@ -7,6 +7,7 @@ to ``var/outbox/``, and the demo trust seeded on first start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,13 @@ from shared.outbox.relay import Relay
 from shared.runtime import ServiceContext
 
 log = logging.getLogger("candour.dev")
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to embedded mode, which stops all three at once."""
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+        return contextlib.nullcontext()
 
 
 @dataclass
@@ -48,14 +56,22 @@ class Embedded:
             bus.subscribe(consumer, consumer_handler(self.contexts[consumer], provider))
         self.provider = provider
         self.relays = [
-            Relay(name, ctx.db, catalog.SPECS[name].outbox, bus,
-                  batch_size=self.settings.relay_batch_size, clock=ctx.clock)
+            Relay(
+                name,
+                ctx.db,
+                catalog.SPECS[name].outbox,
+                bus,
+                batch_size=self.settings.relay_batch_size,
+                clock=ctx.clock,
+            )
             for name, ctx in self.contexts.items()
         ]
         if self.settings.demo_seed and await demo.seed_incidents(self.contexts["incidents"]):
             await demo.seed_notifications(self.contexts["notifications"])
 
-    async def _every(self, seconds: float, work: Callable[[], Awaitable[object]], what: str) -> None:
+    async def _every(
+        self, seconds: float, work: Callable[[], Awaitable[object]], what: str
+    ) -> None:
         while not self.stop.is_set():
             try:
                 await work()
@@ -76,15 +92,30 @@ class Embedded:
         servers = []
         for name in SERVICES:
             app = catalog.SPECS[name].create_app(self.contexts[name])
-            config = uvicorn.Config(app, host=self.settings.host, port=self.settings.port(name),  # type: ignore[arg-type]
-                                    log_config=None, access_log=False, lifespan="on")
-            server = uvicorn.Server(config)
-            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-            servers.append(server)
+            config = uvicorn.Config(
+                app,
+                host=self.settings.host,
+                port=self.settings.port(name),  # type: ignore[arg-type]
+                log_config=None,
+                access_log=False,
+                lifespan="on",
+            )
+            servers.append(_Server(config))
         tasks = [asyncio.create_task(s.serve()) for s in servers]
-        tasks.append(asyncio.create_task(self._every(self.settings.relay_interval_seconds, self._relay_all, "relay")))
-        tasks.append(asyncio.create_task(self._every(
-            5.0, lambda: notifications.send_due(self.contexts["notifications"], self.provider), "sweeper")))
+        tasks.append(
+            asyncio.create_task(
+                self._every(self.settings.relay_interval_seconds, self._relay_all, "relay")
+            )
+        )
+        tasks.append(
+            asyncio.create_task(
+                self._every(
+                    5.0,
+                    lambda: notifications.send_due(self.contexts["notifications"], self.provider),
+                    "sweeper",
+                )
+            )
+        )
         while not all(s.started for s in servers):
             if any(t.done() for t in tasks[: len(servers)]):
                 break
@@ -110,8 +141,12 @@ class Embedded:
 
 def banner(settings: Settings) -> str:
     """The URLs and ready-to-use development tokens."""
-    lines = ["", "Candour is running (embedded mode: SQLite under "
-             f"{settings.var_dir}/, in-process bus, messages in {settings.outbox_dir}/).", ""]
+    lines = [
+        "",
+        "Candour is running (embedded mode: SQLite under "
+        f"{settings.var_dir}/, in-process bus, messages in {settings.outbox_dir}/).",
+        "",
+    ]
     for name in SERVICES:
         base = f"http://{settings.host}:{settings.port(name)}"
         lines.append(f"  {name:<14} {base}   docs: {base}/docs")

@@ -37,7 +37,9 @@ def consumer_handler(ctx: ServiceContext, provider: Provider | None = None) -> H
     raise ValueError(f"{ctx.service} consumes no events")
 
 
-def build_worker(ctx: ServiceContext, *, burst: bool = False, provider: Provider | None = None) -> Worker:
+def build_worker(
+    ctx: ServiceContext, *, burst: bool = False, provider: Provider | None = None
+) -> Worker:
     """The arq worker of one consumer, with its sweeper as a cron job."""
     if ctx.service not in CONSUMERS:
         raise ValueError(f"{ctx.service} consumes no events; workers: {', '.join(CONSUMERS)}")
@@ -50,24 +52,43 @@ def build_worker(ctx: ServiceContext, *, burst: bool = False, provider: Provider
             return await notifications.send_due(ctx, provider)
 
         sweep.__qualname__ = "notifications.sweep"
-        cron_jobs.append(cron(sweep, name="notifications.sweep", second=0, run_at_startup=True))
+        cron_jobs.append(
+            cron(
+                sweep,  # type: ignore[arg-type]
+                name="notifications.sweep",
+                second=0,
+                run_at_startup=True,
+            )
+        )
 
     async def shutdown(_ctx: dict[str, Any]) -> None:
         await ctx.db.dispose()
 
     return Worker(
         **worker_settings(
-            ctx.service, ctx.settings.redis_url, functions, cron_jobs=cron_jobs,
-            on_shutdown=shutdown, burst=burst,
+            ctx.service,
+            ctx.settings.redis_url,
+            functions,
+            cron_jobs=cron_jobs,
+            on_shutdown=shutdown,
+            burst=burst,
         )
     )
 
 
-async def run_relay(ctx: ServiceContext, *, once: bool = False, stop: asyncio.Event | None = None) -> int:
+async def run_relay(
+    ctx: ServiceContext, *, once: bool = False, stop: asyncio.Event | None = None
+) -> int:
     """Publish the service's outbox to Redis; loop until stopped, or once."""
     redis = await connect(ctx.settings.redis_url)
-    relay = Relay(ctx.service, ctx.db, catalog.SPECS[ctx.service].outbox, ArqBus(redis),
-                  batch_size=ctx.settings.relay_batch_size, clock=ctx.clock)
+    relay = Relay(
+        ctx.service,
+        ctx.db,
+        catalog.SPECS[ctx.service].outbox,
+        ArqBus(redis),
+        batch_size=ctx.settings.relay_batch_size,
+        clock=ctx.clock,
+    )
     total = 0
     try:
         while True:

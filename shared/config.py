@@ -9,8 +9,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "candour-dev-secret-change-me"  # noqa: S105 - refused outside dev
-DEV_LINK_SECRET = "candour-dev-link-secret-change-me"  # noqa: S105 - refused outside dev
+DEV_JWT_SECRET = "candour-dev-secret-change-me"
+DEV_LINK_SECRET = "candour-dev-link-secret-change-me"
 
 ServiceName = Literal["incidents", "notifications", "reporting"]
 SERVICES: tuple[ServiceName, ...] = ("incidents", "notifications", "reporting")

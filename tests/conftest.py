@@ -77,5 +77,3 @@ def _no_leaked_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if key.startswith("CANDOUR_") and not key.startswith("CANDOUR_TEST_"):
             monkeypatch.delenv(key)
     yield
-
-

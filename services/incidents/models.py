@@ -89,7 +89,9 @@ incident = sa.Table(
     sa.Column("recorded_at", UTCDateTime, nullable=False),
     sa.Column("recorded_by", sa.String(200), nullable=False),
     sa.UniqueConstraint("trust_id", "school_urn", "source_system", "source_id"),
-    sa.Index("ix_incident_trust_id_school_urn_occurred_at", "trust_id", "school_urn", "occurred_at"),
+    sa.Index(
+        "ix_incident_trust_id_school_urn_occurred_at", "trust_id", "school_urn", "occurred_at"
+    ),
     sa.Index("ix_incident_trust_id_pupil_id", "trust_id", "pupil_id"),
 )
 

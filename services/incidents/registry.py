@@ -15,12 +15,28 @@ from shared.events.payloads import SchoolRef, SchoolRegisteredV1
 from shared.ids import pupil_id as make_pupil_id
 from shared.outbox.writer import record_event
 
-SPECIAL_TYPES = {"community special school", "foundation special school", "academy special converter",
-                 "academy special sponsor led", "free schools special", "non-maintained special school"}
-AP_TYPES = {"pupil referral unit", "academy alternative provision converter",
-            "academy alternative provision sponsor led", "free schools alternative provision"}
-PHASES = {"primary": "primary", "secondary": "secondary", "all-through": "all_through",
-          "all_through": "all_through", "16 plus": "sixteen_plus", "sixteen_plus": "sixteen_plus"}
+SPECIAL_TYPES = {
+    "community special school",
+    "foundation special school",
+    "academy special converter",
+    "academy special sponsor led",
+    "free schools special",
+    "non-maintained special school",
+}
+AP_TYPES = {
+    "pupil referral unit",
+    "academy alternative provision converter",
+    "academy alternative provision sponsor led",
+    "free schools alternative provision",
+}
+PHASES = {
+    "primary": "primary",
+    "secondary": "secondary",
+    "all-through": "all_through",
+    "all_through": "all_through",
+    "16 plus": "sixteen_plus",
+    "sixteen_plus": "sixteen_plus",
+}
 
 
 def derive_setting_type(establishment_type: str | None, phase: str | None) -> str:
@@ -33,7 +49,9 @@ def derive_setting_type(establishment_type: str | None, phase: str | None) -> st
     return PHASES.get((phase or "").strip().lower(), "primary" if not phase else "secondary")
 
 
-async def upsert(conn: AsyncConnection, table: sa.Table, key: dict[str, Any], values: dict[str, Any]) -> bool:
+async def upsert(
+    conn: AsyncConnection, table: sa.Table, key: dict[str, Any], values: dict[str, Any]
+) -> bool:
     """Insert or update by primary key; True when something was inserted or changed."""
     cond = sa.and_(*(table.c[k] == v for k, v in key.items()))
     current = (await conn.execute(sa.select(table).where(cond))).first()
@@ -48,56 +66,124 @@ async def upsert(conn: AsyncConnection, table: sa.Table, key: dict[str, Any], va
 
 async def upsert_trust(conn: AsyncConnection, clock: Clock, trust_id: str, name: str) -> None:
     """A trust, with the default vocabulary labels mapped trust-wide."""
-    await upsert(conn, m.trust, {"trust_id": trust_id},
-                 {"name": name, "vocabulary_version": VOCABULARY_VERSION, "created_at": clock.now()})
+    await upsert(
+        conn,
+        m.trust,
+        {"trust_id": trust_id},
+        {"name": name, "vocabulary_version": VOCABULARY_VERSION, "created_at": clock.now()},
+    )
     for label, code in DEFAULT_LABELS.items():
-        await upsert(conn, m.vocabulary_label,
-                     {"trust_id": trust_id, "scope": "", "kind": "intervention_type", "label": label},
-                     {"code": code, "version": VOCABULARY_VERSION})
+        await upsert(
+            conn,
+            m.vocabulary_label,
+            {"trust_id": trust_id, "scope": "", "kind": "intervention_type", "label": label},
+            {"code": code, "version": VOCABULARY_VERSION},
+        )
 
 
-async def map_school_label(conn: AsyncConnection, trust_id: str, urn: str, label: str, code: str) -> None:
+async def map_school_label(
+    conn: AsyncConnection, trust_id: str, urn: str, label: str, code: str
+) -> None:
     """A school's own word for a vocabulary term."""
-    await upsert(conn, m.vocabulary_label,
-                 {"trust_id": trust_id, "scope": urn, "kind": "intervention_type", "label": label},
-                 {"code": code, "version": VOCABULARY_VERSION})
+    await upsert(
+        conn,
+        m.vocabulary_label,
+        {"trust_id": trust_id, "scope": urn, "kind": "intervention_type", "label": label},
+        {"code": code, "version": VOCABULARY_VERSION},
+    )
 
 
 async def upsert_school(
-    conn: AsyncConnection, clock: Clock, trust_id: str, *, urn: str, name: str,
-    establishment_type: str | None, phase: str | None, laestab: str | None = None,
-    timezone: str = "Europe/London", phone: str | None = None, email: str | None = None,
+    conn: AsyncConnection,
+    clock: Clock,
+    trust_id: str,
+    *,
+    urn: str,
+    name: str,
+    establishment_type: str | None,
+    phase: str | None,
+    laestab: str | None = None,
+    timezone: str = "Europe/London",
+    phone: str | None = None,
+    email: str | None = None,
 ) -> str:
     """A school of the trust; emits ``school.registered.v1`` when new or changed."""
     setting = derive_setting_type(establishment_type, phase)
-    values = {"name": name, "laestab": laestab, "establishment_type": establishment_type,
-              "phase": phase, "setting_type": setting, "timezone": timezone, "phone": phone,
-              "email": email, "updated_at": clock.now()}
+    values = {
+        "name": name,
+        "laestab": laestab,
+        "establishment_type": establishment_type,
+        "phase": phase,
+        "setting_type": setting,
+        "timezone": timezone,
+        "phone": phone,
+        "email": email,
+        "updated_at": clock.now(),
+    }
     if await upsert(conn, m.school, {"trust_id": trust_id, "urn": urn}, values):
         await record_event(
-            conn, m.outbox, type="school.registered.v1", trust_id=trust_id, school_urn=urn,
-            subject_id=urn, subject_revision=1, occurred_at=clock.now(),
-            payload=SchoolRegisteredV1(school=SchoolRef(urn=urn, name=name, timezone=timezone,
-                                                        setting_type=setting, phone=phone, email=email)),  # type: ignore[arg-type]
+            conn,
+            m.outbox,
+            type="school.registered.v1",
+            trust_id=trust_id,
+            school_urn=urn,
+            subject_id=urn,
+            subject_revision=1,
+            occurred_at=clock.now(),
+            payload=SchoolRegisteredV1(
+                school=SchoolRef(
+                    urn=urn,
+                    name=name,
+                    timezone=timezone,
+                    setting_type=setting,  # type: ignore[arg-type]
+                    phone=phone,
+                    email=email,
+                )
+            ),
         )
     return setting
 
 
 async def upsert_pupil(
-    conn: AsyncConnection, clock: Clock, trust_id: str, *, school_urn: str, mis_ref: str,
-    legal_first_name: str, legal_last_name: str, preferred_name: str | None = None,
-    date_of_birth: date | None = None, upn: str | None = None, sen_provision: str = "N",
-    year_group: str | None = None, gender: str | None = None, fsm_eligible: bool | None = None,
+    conn: AsyncConnection,
+    clock: Clock,
+    trust_id: str,
+    *,
+    school_urn: str,
+    mis_ref: str,
+    legal_first_name: str,
+    legal_last_name: str,
+    preferred_name: str | None = None,
+    date_of_birth: date | None = None,
+    upn: str | None = None,
+    sen_provision: str = "N",
+    year_group: str | None = None,
+    gender: str | None = None,
+    fsm_eligible: bool | None = None,
     ethnicity: str | None = None,
 ) -> str:
     """A pupil of a school, keyed by the school's MIS reference; returns the Candour id."""
     pid = make_pupil_id(trust_id, school_urn, mis_ref)
-    await upsert(conn, m.pupil, {"trust_id": trust_id, "pupil_id": pid}, {
-        "school_urn": school_urn, "mis_ref": mis_ref, "upn": upn,
-        "legal_first_name": legal_first_name, "legal_last_name": legal_last_name,
-        "preferred_name": preferred_name, "date_of_birth": date_of_birth,
-        "sen_provision": sen_provision, "year_group": year_group, "gender": gender,
-        "fsm_eligible": fsm_eligible, "ethnicity": ethnicity, "updated_at": clock.now()})
+    await upsert(
+        conn,
+        m.pupil,
+        {"trust_id": trust_id, "pupil_id": pid},
+        {
+            "school_urn": school_urn,
+            "mis_ref": mis_ref,
+            "upn": upn,
+            "legal_first_name": legal_first_name,
+            "legal_last_name": legal_last_name,
+            "preferred_name": preferred_name,
+            "date_of_birth": date_of_birth,
+            "sen_provision": sen_provision,
+            "year_group": year_group,
+            "gender": gender,
+            "fsm_eligible": fsm_eligible,
+            "ethnicity": ethnicity,
+            "updated_at": clock.now(),
+        },
+    )
     return pid
 
 

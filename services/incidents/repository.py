@@ -114,9 +114,7 @@ async def list_incidents(
         cond = cond & (i.c.school_urn == school_urn)
     if after is not None:
         at, iid = after
-        cond = cond & (
-            (i.c.occurred_at < at) | ((i.c.occurred_at == at) & (i.c.incident_id < iid))
-        )
+        cond = cond & ((i.c.occurred_at < at) | ((i.c.occurred_at == at) & (i.c.incident_id < iid)))
     stmt = (
         incident_view()
         .where(cond)
@@ -133,6 +131,8 @@ async def get_idempotent(
     k = m.idempotency_key
     return (
         await conn.execute(
-            sa.select(k).where((k.c.trust_id == trust_id) & (k.c.caller == caller) & (k.c.key == key))
+            sa.select(k).where(
+                (k.c.trust_id == trust_id) & (k.c.caller == caller) & (k.c.key == key)
+            )
         )
     ).first()

@@ -25,7 +25,10 @@ router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
     response_model=Incident,
     operation_id="submit_incident",
     responses={
-        200: {"description": "Already recorded: a replay, or an unchanged re-send", "model": Incident},
+        200: {
+            "description": "Already recorded: a replay, or an unchanged re-send",
+            "model": Incident,
+        },
         **problem_responses(403, 409),
     },
 )
@@ -36,7 +39,11 @@ async def submit_incident(
     response: Response,
     body: Annotated[
         IncidentCreate,
-        Body(openapi_examples={"complete": {"summary": "A complete submission", "value": EXAMPLE_INCIDENT}}),
+        Body(
+            openapi_examples={
+                "complete": {"summary": "A complete submission", "value": EXAMPLE_INCIDENT}
+            }
+        ),
     ],
     idempotency_key: Annotated[
         str | None,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-EXAMPLE_INCIDENT = {
+EXAMPLE_INCIDENT: dict[str, Any] = {
     "school_urn": "100001",
     "pupil_ref": "DEMO-0001",
     "occurred_at": "2026-11-27T10:05:00+00:00",
@@ -27,7 +27,9 @@ class IncidentCreate(BaseModel):
     """A significant incident as a school or its MIS records it."""
 
     model_config = ConfigDict(
-        extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [EXAMPLE_INCIDENT]}
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [EXAMPLE_INCIDENT]},
     )
 
     school_urn: str = Field(pattern=r"^\d{6}$", description="The school's URN")

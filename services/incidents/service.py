@@ -113,13 +113,18 @@ async def submit_incident(
         school = await repo.get_school(conn, trust_id, body.school_urn)
     if school is None:
         problems.append(
-            {"pointer": "/school_urn", "detail": "not a school of your trust that you may record for"}
+            {
+                "pointer": "/school_urn",
+                "detail": "not a school of your trust that you may record for",
+            }
         )
     pupil = None
     if school is not None:
         pupil = await repo.get_pupil_by_ref(conn, trust_id, body.school_urn, body.pupil_ref)
         if pupil is None:
-            problems.append({"pointer": "/pupil_ref", "detail": "no pupil with this reference at the school"})
+            problems.append(
+                {"pointer": "/pupil_ref", "detail": "no pupil with this reference at the school"}
+            )
     if body.occurred_at > now:
         problems.append({"pointer": "/occurred_at", "detail": "is in the future"})
     if body.ended_at is not None:
@@ -167,9 +172,7 @@ async def submit_incident(
                 errors=[{"pointer": "/source_id", "detail": "already recorded with other content"}],
             )
 
-    trust_row = (
-        await conn.execute(sa.select(m.trust).where(m.trust.c.trust_id == trust_id))
-    ).one()
+    trust_row = (await conn.execute(sa.select(m.trust).where(m.trust.c.trust_id == trust_id))).one()
     zone = ZoneInfo(school.timezone)
     local_date = body.occurred_at.astimezone(zone).date()
     incident_id = str(uuid.uuid4())

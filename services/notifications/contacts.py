@@ -10,18 +10,37 @@ from shared.clock import Clock
 
 
 async def upsert_contact(
-    conn: AsyncConnection, clock: Clock, trust_id: str, *, contact_id: str, pupil_id: str,
-    school_urn: str, name: str, relationship: str, parental_responsibility: bool = True,
-    priority: int = 1, email: str | None = None, mobile: str | None = None,
-    preferred_channel: str = "email", do_not_contact: bool = False,
+    conn: AsyncConnection,
+    clock: Clock,
+    trust_id: str,
+    *,
+    contact_id: str,
+    pupil_id: str,
+    school_urn: str,
+    name: str,
+    relationship: str,
+    parental_responsibility: bool = True,
+    priority: int = 1,
+    email: str | None = None,
+    mobile: str | None = None,
+    preferred_channel: str = "email",
+    do_not_contact: bool = False,
 ) -> None:
     """Insert or replace one contact."""
     c = m.contact
-    values = {"pupil_id": pupil_id, "school_urn": school_urn, "name": name,
-              "relationship": relationship, "parental_responsibility": parental_responsibility,
-              "priority": priority, "email": email, "mobile": mobile,
-              "preferred_channel": preferred_channel, "do_not_contact": do_not_contact,
-              "updated_at": clock.now()}
+    values = {
+        "pupil_id": pupil_id,
+        "school_urn": school_urn,
+        "name": name,
+        "relationship": relationship,
+        "parental_responsibility": parental_responsibility,
+        "priority": priority,
+        "email": email,
+        "mobile": mobile,
+        "preferred_channel": preferred_channel,
+        "do_not_contact": do_not_contact,
+        "updated_at": clock.now(),
+    }
     key = (c.c.trust_id == trust_id) & (c.c.contact_id == contact_id)
     if (await conn.execute(sa.select(c.c.contact_id).where(key))).first() is None:
         await conn.execute(c.insert().values(trust_id=trust_id, contact_id=contact_id, **values))

@@ -105,7 +105,9 @@ async def _claim(ctx: ServiceContext, trust_id: str, report_id: str) -> list[dic
             return []  # another worker has it, or it is done
         claimed = await conn.execute(
             r.update()
-            .where((r.c.trust_id == trust_id) & (r.c.report_id == report_id) & (r.c.status == "queued"))
+            .where(
+                (r.c.trust_id == trust_id) & (r.c.report_id == report_id) & (r.c.status == "queued")
+            )
             .values(status="sending")
         )
         if claimed.rowcount != 1:
@@ -145,7 +147,9 @@ async def _claim(ctx: ServiceContext, trust_id: str, report_id: str) -> list[dic
         return messages
 
 
-async def send_report(ctx: ServiceContext, provider: Provider, trust_id: str, report_id: str) -> bool:
+async def send_report(
+    ctx: ServiceContext, provider: Provider, trust_id: str, report_id: str
+) -> bool:
     """Send one queued parent report through ``provider``; emit ``parent_report.sent.v1``."""
     messages = await _claim(ctx, trust_id, report_id)
     if not messages:
@@ -164,7 +168,9 @@ async def send_report(ctx: ServiceContext, provider: Provider, trust_id: str, re
             )
             result = await provider.send_email(msg["message_id"], email, at)
         else:
-            result = await provider.send_sms(msg["message_id"], msg["to"], rendering.build_sms(variables), at)
+            result = await provider.send_sms(
+                msg["message_id"], msg["to"], rendering.build_sms(variables), at
+            )
         results.append((msg, result))
     row = messages[0]["row"]
     async with ctx.db.transaction() as conn:
@@ -172,7 +178,10 @@ async def send_report(ctx: ServiceContext, provider: Provider, trust_id: str, re
         for msg, result in results:
             await conn.execute(
                 m.message.update()
-                .where((m.message.c.trust_id == trust_id) & (m.message.c.message_id == msg["message_id"]))
+                .where(
+                    (m.message.c.trust_id == trust_id)
+                    & (m.message.c.message_id == msg["message_id"])
+                )
                 .values(
                     provider=provider.name,
                     provider_ref=result.provider_ref,
@@ -184,7 +193,10 @@ async def send_report(ctx: ServiceContext, provider: Provider, trust_id: str, re
             )
         await conn.execute(
             m.parent_report.update()
-            .where((m.parent_report.c.trust_id == trust_id) & (m.parent_report.c.report_id == report_id))
+            .where(
+                (m.parent_report.c.trust_id == trust_id)
+                & (m.parent_report.c.report_id == report_id)
+            )
             .values(status="sent", sent_at=now)
         )
         channel = "email" if any(mm["channel"] == "email" for mm, _ in results) else "sms"

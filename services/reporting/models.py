@@ -40,7 +40,9 @@ incident_fact = sa.Table(
     sa.Column("fsm_eligible", sa.Boolean),
     sa.Column("ethnicity", sa.String(4)),
     sa.Index("ix_incident_fact_trust_id_local_date", "trust_id", "local_date"),
-    sa.Index("ix_incident_fact_trust_id_school_urn_local_date", "trust_id", "school_urn", "local_date"),
+    sa.Index(
+        "ix_incident_fact_trust_id_school_urn_local_date", "trust_id", "school_urn", "local_date"
+    ),
 )
 
 parent_report_fact = sa.Table(

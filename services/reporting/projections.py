@@ -23,7 +23,10 @@ CONSUMER = "reporting"
 
 
 async def _upsert(
-    conn: AsyncConnection, table: sa.Table, key: dict[str, Any], values: dict[str, Any],
+    conn: AsyncConnection,
+    table: sa.Table,
+    key: dict[str, Any],
+    values: dict[str, Any],
     newer: sa.ColumnElement[bool] | None = None,
 ) -> None:
     cond = sa.and_(*(table.c[k] == v for k, v in key.items()))
@@ -78,7 +81,11 @@ async def apply_incident(conn: AsyncConnection, env: EventEnvelope) -> None:
         conn,
         m.school,
         {"trust_id": env.trust_id, "urn": e.school.urn},
-        {"name": e.school.name, "setting_type": e.school.setting_type, "timezone": e.school.timezone},
+        {
+            "name": e.school.name,
+            "setting_type": e.school.setting_type,
+            "timezone": e.school.timezone,
+        },
     )
 
 

@@ -42,7 +42,7 @@ async def trust_summary(
         (f.c.intervention_type.in_(SECLUSION), "seclusion"),
         else_="other",
     )
-    by_kind = dict(
+    by_kind: dict[str, int] = dict(
         (await conn.execute(sa.select(kind, sa.func.count()).where(cond).group_by(kind))).all()
     )
     total = sum(by_kind.values())
@@ -55,7 +55,7 @@ async def trust_summary(
     school_scope = s.c.trust_id == principal.trust_id
     if principal.schools is not None:
         school_scope = school_scope & s.c.urn.in_(sorted(principal.schools))
-    per_school = dict(
+    per_school: dict[str, int] = dict(
         (
             await conn.execute(
                 sa.select(f.c.school_urn, sa.func.count()).where(cond).group_by(f.c.school_urn)
@@ -81,9 +81,7 @@ async def trust_summary(
             total=total_cell, restraint=restraint, seclusion=seclusion, other=other
         ),
         schools=[
-            SchoolCount(
-                school_urn=x.urn, name=x.name, setting_type=x.setting_type, incidents=cell
-            )
+            SchoolCount(school_urn=x.urn, name=x.name, setting_type=x.setting_type, incidents=cell)
             for x, cell in zip(schools, school_cells, strict=True)
         ],
         parent_reports_sent=suppress_one(sent, threshold),

@@ -26,7 +26,9 @@ def get_principal(
         raise Unauthorized("A bearer token is required.")
     settings: Settings = request.app.state.settings
     try:
-        principal = verify_token(credentials.credentials, settings, request.app.state.ctx.clock.now())
+        principal = verify_token(
+            credentials.credentials, settings, request.app.state.ctx.clock.now()
+        )
     except TokenError as exc:
         raise Unauthorized(str(exc)) from None
     request.state.principal = principal

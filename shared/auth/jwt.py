@@ -165,9 +165,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         raise TokenError("token role claim invalid")
     if schools == "*" or schools == ["*"]:
         school_set: frozenset[str] | None = None
-    elif isinstance(schools, list) and all(
-        isinstance(s, str) and URN_RE.match(s) for s in schools
-    ):
+    elif isinstance(schools, list) and all(isinstance(s, str) and URN_RE.match(s) for s in schools):
         school_set = frozenset(schools)
     else:
         raise TokenError("token schools claim invalid")

@@ -110,7 +110,13 @@ async def test_incomplete_submission_names_every_field(clients, token) -> None:
     r = await clients["incidents"].post("/v1/incidents", json={}, headers=auth(token("recorder")))
     assert r.status_code == 422
     pointers = {e["pointer"] for e in r.json()["errors"]}
-    assert {"/school_urn", "/pupil_ref", "/occurred_at", "/intervention_type", "/summary"} <= pointers
+    assert {
+        "/school_urn",
+        "/pupil_ref",
+        "/occurred_at",
+        "/intervention_type",
+        "/summary",
+    } <= pointers
 
 
 async def test_historic_history_sends_nothing_but_counts(clients, token, embedded) -> None:
