@@ -28,7 +28,6 @@ class Settings(BaseSettings):
     notifications_database_url: str = ""
     reporting_database_url: str = ""
     redis_url: str = ""
-    bus: Literal["embedded", "arq"] = "embedded"
 
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "candour-dev"
