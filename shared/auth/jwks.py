@@ -25,8 +25,15 @@ class JwksUnavailable(Exception):
 class JwksCache:
     """The keys of one JWKS document, refreshed when stale or on an unknown key id."""
 
-    def __init__(self, url: str, ttl_seconds: float = 300, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        ttl_seconds: float = 300,
+        timeout: float = 5.0,
+        min_refetch_seconds: float = MIN_REFETCH_SECONDS,
+    ) -> None:
         self.url = url
+        self.min_refetch = min_refetch_seconds
         self.ttl = ttl_seconds
         self.timeout = timeout
         self._keys: list[dict[str, Any]] = []
@@ -49,7 +56,7 @@ class JwksCache:
         now = time.monotonic()
         stale = self._fetched_at is None or now - self._fetched_at >= self.ttl
         unknown = kid is not None and all(k.get("kid") != kid for k in self._keys)
-        may_refetch = self._fetched_at is None or now - self._fetched_at >= MIN_REFETCH_SECONDS
+        may_refetch = self._fetched_at is None or now - self._fetched_at >= self.min_refetch
         if stale or (unknown and may_refetch):
             async with self._lock:
                 try:
@@ -59,5 +66,5 @@ class JwksCache:
                     if self._fetched_at is None:
                         raise JwksUnavailable("signing keys unavailable") from None
                     # Keep the old keys, and try the provider again a little later.
-                    self._fetched_at = now - self.ttl + MIN_REFETCH_SECONDS
+                    self._fetched_at = now - self.ttl + self.min_refetch
         return list(self._keys)
