@@ -46,7 +46,16 @@ def _revoked_here(request: Request) -> None:
     status_code=201,
     response_model=ClientWithSecret,
     operation_id="register_client",
-    responses=problem_responses(403),
+    responses={
+        201: {
+            "description": "Registered; the secret is shown this once",
+            "links": {
+                op: {"operationId": op, "parameters": {"client_id": "$response.body#/client_id"}}
+                for op in ("get_client", "rotate_client_secret", "revoke_client")
+            },
+        },
+        **problem_responses(403),
+    },
 )
 async def register_client(
     conn: SessionDep,
@@ -130,6 +139,7 @@ async def revoke_client(
     return client
 
 
+OAUTH_PARAMETERS = frozenset({"grant_type", "client_id", "client_secret", "scope"})
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 TOKEN_FORM: dict[str, Any] = {
     "required": True,
@@ -199,7 +209,8 @@ async def issue_client_token(request: Request, conn: SessionDep, clock: ClockDep
         pairs = parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:
         return _oauth_error(400, "invalid_request", "The body is not UTF-8.")
-    names = [k for k, _ in pairs]
+    # §3.2: our parameters may not repeat; unrecognised ones are ignored.
+    names = [k for k, _ in pairs if k in OAUTH_PARAMETERS]
     if len(names) != len(set(names)):
         return _oauth_error(400, "invalid_request", "A parameter is repeated.")
     form = dict(pairs)

@@ -64,3 +64,14 @@ async def test_every_route_refuses_roles_it_does_not_admit_and_anonymous_callers
                 assert r.status_code not in (401, 403), (route.name, role, r.text)
             else:
                 assert r.status_code == 403, (route.name, role, r.status_code)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_wrong_method_names_every_allowed_one(clients, token) -> None:
+    r = await clients["incidents"].delete("/v1/incidents", headers=auth(token("recorder")))
+    assert r.status_code == 405 and r.headers["content-type"] == "application/problem+json"
+    assert set(r.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
+    r = await clients["incidents"].put(
+        "/v1/clients/TR00001-0123456789abcdef", headers=auth(token("trust_lead"))
+    )
+    assert set(r.headers["allow"].split(", ")) == {"GET", "HEAD"}
