@@ -37,6 +37,23 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = 30
     jwt_max_token_bytes: int = 8192
     link_secret: str = DEV_LINK_SECRET
+    # A JWKS document (a trust's identity provider) whose keys verify RS/ES/PS tokens.
+    jwt_jwks_url: str = ""
+    jwt_jwks_cache_seconds: int = 300
+
+    # Machine clients (client credentials, held by incidents).
+    client_token_ttl_seconds: int = Field(default=600, ge=30, le=600)
+    client_secret_overlap_seconds: int = Field(default=86400, ge=0)
+    # How long a service may trust its cached "not revoked" answer for a client.
+    revocation_cache_seconds: float = Field(default=2.0, ge=0, le=10)
+
+    # Requests per client per window; 0 switches the limit off. "auto" counts in Redis
+    # when CANDOUR_REDIS_URL is set (every worker together), else in process.
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+    rate_limit_backend: Literal["auto", "memory", "redis"] = "auto"
+    # Browser origins allowed by CORS; empty means CORS stays closed.
+    cors_origins: list[str] = Field(default_factory=list)
 
     incidents_port: int = 8001
     notifications_port: int = 8002

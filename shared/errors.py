@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -151,6 +152,30 @@ _HTTP_STATUS_TO_ERROR: dict[int, type[CandourError]] = {
 }
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the app's OpenAPI document declares for ``path`` (and HEAD with GET)."""
+    patterns: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        app.state, "allowed_methods", None
+    )
+    if patterns is None:
+        patterns = []
+        for template, item in app.openapi().get("paths", {}).items():
+            source = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+            methods = [m.upper() for m in item if m in _HTTP_METHODS]
+            patterns.append((re.compile(f"^{source}$"), methods))
+        app.state.allowed_methods = patterns
+    found: set[str] = set()
+    for pattern, methods in patterns:
+        if pattern.match(path):
+            found.update(methods)
+    if "GET" in found:
+        found.add("HEAD")
+    return sorted(found)
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error the app can raise leaves as problem+json."""
 
@@ -180,9 +205,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; list the path's all.
+            allowed = allowed_methods(request.app, request.url.path)
+            if allowed:
+                exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
         cls = _HTTP_STATUS_TO_ERROR.get(exc.status_code)
         if cls is None:
-            err = CandourError(str(exc.detail))
+            # Keep the exception's headers: a 405 must say which methods are Allowed.
+            err = CandourError(str(exc.detail), headers=dict(exc.headers or {}))
             err.status = exc.status_code
             err.code = f"http-{exc.status_code}"
             err.title = str(exc.detail)

@@ -47,6 +47,10 @@ def mask_phone(number: str) -> str:
     return f"***{digits[-3:]}" if digits else "***"
 
 
+# Third-party loggers that would write query parameters or request bodies.
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncpg", "httpcore", "hpack")
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line."""
 
@@ -83,3 +87,6 @@ def configure_logging(level: str = "INFO", service: str | None = None) -> None:
     root.setLevel(level)
     # uvicorn's access log prints query strings; ids only travel in paths, but keep it quiet.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # These log SQL parameters (names, contacts) at DEBUG: never let them, whatever the level.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -8,11 +8,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth.jwks import JwksCache
+from shared.auth.revocation import RevocationCache
 from shared.config import Settings, get_settings
 from shared.db.engine import Database
 from shared.errors import (
@@ -22,7 +26,9 @@ from shared.errors import (
     install_error_handlers,
     problem_responses,
 )
+from shared.guards import RequestGuard
 from shared.logging import request_id_var
+from shared.ratelimit import limiter_for
 from shared.runtime import ServiceContext
 from shared.schemas import Health
 
@@ -142,7 +148,7 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         openapi_tags=openapi_tags,
-        responses=problem_responses(400, 401, 422, 500),
+        responses=problem_responses(400, 401, 422, 429, 500),
     )
     install_error_handlers(app)
 
@@ -167,7 +173,9 @@ def create_service_app(
             response.headers["Content-Security-Policy"] = DOCS_CSP
         return response
 
-    app.add_middleware(BodyLimit, limit=body_limit, overrides=body_limit_overrides)
+    app.add_middleware(
+        RequestGuard, limit=body_limit, overrides=body_limit_overrides, headers=SECURITY_HEADERS
+    )
 
     @app.get("/healthz", tags=["health"], response_model=Health, operation_id="healthz")
     async def healthz() -> Health:
@@ -223,17 +231,26 @@ def assemble_app(
     description: str,
     routers: list[APIRouter],
     body_limit_overrides: dict[str, int] | None = None,
+    revoked_clients: sa.Table | None = None,
 ) -> FastAPI:
-    """A service's app around its context; without one, it opens the configured database."""
+    """A service's app around its context; without one, it opens the configured database.
+
+    ``revoked_clients`` is the service's ``revoked_client`` table: tokens of a client in it
+    are refused.
+    """
     owned = ctx is None
     if ctx is None:
         settings = settings or get_settings()
         ctx = ServiceContext(service, settings, Database(settings.database_url(service)))  # type: ignore[arg-type]
     context = ctx
 
+    limiter = limiter_for(context.settings, service)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        if limiter is not None:
+            await limiter.aclose()
         if owned:
             await context.db.dispose()
 
@@ -252,6 +269,25 @@ def assemble_app(
     app.state.ctx = context
     app.state.db = context.db
     app.state.settings = context.settings
+    app.state.rate_limiter = limiter
+    if revoked_clients is not None:
+        app.state.revocations = RevocationCache(
+            context.db, revoked_clients, context.settings.revocation_cache_seconds
+        )
+    if context.settings.jwt_jwks_url:
+        app.state.jwks = JwksCache(
+            context.settings.jwt_jwks_url, context.settings.jwt_jwks_cache_seconds
+        )
     for router in routers:
         app.include_router(router)
+    if context.settings.cors_origins:
+        # Outermost, so a browser's preflight is answered before authentication.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=context.settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.incidents import models
+from services.incidents.clients_router import router as clients_router
 from services.incidents.config import SERVICE
 from services.incidents.router import router
 from shared.config import Settings
@@ -27,5 +28,6 @@ def create_app(ctx: ServiceContext | None = None, settings: Settings | None = No
         settings,
         title="Candour incidents",
         description=DESCRIPTION,
-        routers=[router, feed_router(SERVICE, models.outbox)],
+        routers=[router, clients_router, feed_router(SERVICE, models.outbox)],
+        revoked_clients=models.revoked_client,
     )

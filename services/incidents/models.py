@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shared.auth.revocation import add_revoked_client_table
 from shared.db.types import UTCDateTime, metadata_for
 from shared.outbox.tables import add_outbox_tables
 
@@ -117,6 +118,37 @@ idempotency_key = sa.Table(
     sa.Column("incident_id", sa.String(36), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+
+api_client = sa.Table(
+    "api_client",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    # The trust reference leads the client id, so the token endpoint finds the trust.
+    sa.Column("client_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("schools", sa.JSON, nullable=False),  # URNs, or ["*"]
+    sa.Column("scopes", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+    sa.Column("revoked_by", sa.String(200)),
+)
+
+api_client_secret = sa.Table(
+    "api_client_secret",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("client_id", sa.String(64), primary_key=True),
+    sa.Column("secret_id", sa.String(36), primary_key=True),
+    sa.Column("secret_hash", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    # Null while current; set on rotation to the end of the overlap.
+    sa.Column("expires_at", UTCDateTime),
+)
+# Machine clients whose tokens this service refuses (client.revoked.v1).
+revoked_client = add_revoked_client_table(metadata)
 
 tables = add_outbox_tables(metadata)
 outbox = tables.outbox

@@ -27,4 +27,5 @@ def create_app(ctx: ServiceContext | None = None, settings: Settings | None = No
         title="Candour notifications",
         description=DESCRIPTION,
         routers=[router, feed_router(SERVICE, models.outbox)],
+        revoked_clients=models.revoked_client,
     )

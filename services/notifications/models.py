@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shared.auth.revocation import add_revoked_client_table
 from shared.db.types import UTCDateTime, metadata_for
 from shared.outbox.tables import add_outbox_tables
 
@@ -69,6 +70,9 @@ message = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index("ix_message_trust_id_report_id", "trust_id", "report_id"),
 )
+
+# Machine clients whose tokens this service refuses (client.revoked.v1).
+revoked_client = add_revoked_client_table(metadata)
 
 tables = add_outbox_tables(metadata)
 outbox = tables.outbox

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.notifications import models as m
 from services.notifications import rendering
 from services.notifications.providers import Provider, SendResult
+from shared.auth.revocation import CLIENT_REVOKED, apply_client_revoked
 from shared.bus.base import Handler
 from shared.events.envelope import EventEnvelope
 from shared.events.payloads import IncidentSubmittedV1, ParentReportSentV1
@@ -251,6 +252,8 @@ def make_consumer(ctx: ServiceContext, provider: Provider) -> Handler:
         async def apply(conn: AsyncConnection, env: EventEnvelope) -> None:
             if env.type == "incident.submitted.v1":
                 created.extend(await apply_incident_submitted(conn, env, ctx))
+            elif env.type == CLIENT_REVOKED:
+                await apply_client_revoked(conn, env, m.revoked_client)
 
         applied = await consume_once(ctx.db, m.inbox, CONSUMER, envelope, apply, ctx.clock)
         for report_id in created:

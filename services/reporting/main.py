@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.reporting import models
 from services.reporting.config import SERVICE
 from services.reporting.router import router
 from shared.config import Settings
@@ -25,4 +26,5 @@ def create_app(ctx: ServiceContext | None = None, settings: Settings | None = No
         title="Candour reporting",
         description=DESCRIPTION,
         routers=[router],
+        revoked_clients=models.revoked_client,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shared.auth.revocation import add_revoked_client_table
 from shared.db.types import UTCDateTime, metadata_for
 from shared.outbox.tables import add_outbox_tables
 
@@ -57,6 +58,9 @@ parent_report_fact = sa.Table(
     sa.Column("incident_occurred_at", UTCDateTime, nullable=False),
     sa.Index("ix_parent_report_fact_trust_id_school_urn", "trust_id", "school_urn"),
 )
+
+# Machine clients whose tokens this service refuses (client.revoked.v1).
+revoked_client = add_revoked_client_table(metadata)
 
 tables = add_outbox_tables(metadata)
 outbox = tables.outbox

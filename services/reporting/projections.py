@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
+from shared.auth.revocation import CLIENT_REVOKED, apply_client_revoked
 from shared.bus.base import Handler
 from shared.events.envelope import EventEnvelope
 from shared.events.payloads import IncidentSubmittedV1, ParentReportSentV1, SchoolRegisteredV1
@@ -106,10 +107,16 @@ async def apply_parent_report_sent(conn: AsyncConnection, env: EventEnvelope) ->
     )
 
 
+async def apply_client_revoked_here(conn: AsyncConnection, env: EventEnvelope) -> None:
+    """A revoked client: the reporting API refuses its tokens from now on."""
+    await apply_client_revoked(conn, env, m.revoked_client)
+
+
 PROJECTIONS = {
     "school.registered.v1": apply_school_registered,
     "incident.submitted.v1": apply_incident,
     "parent_report.sent.v1": apply_parent_report_sent,
+    CLIENT_REVOKED: apply_client_revoked_here,
 }
 
 

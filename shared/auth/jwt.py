@@ -67,25 +67,69 @@ def issue_token(
     return str(jwt.encode(claims, settings.jwt_secret, algorithm="HS256"))
 
 
-def _keys_for(algorithm: str, settings: Settings) -> list[Any]:
+_KTY = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
+
+
+def token_header(token: str) -> dict[str, Any]:
+    """The token's unverified JOSE header (to choose keys), or {} when malformed."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except JOSEError:
+        return {}
+    return header if isinstance(header, dict) else {}
+
+
+def _jwks_keys(algorithm: str, kid: Any, jwks: list[dict[str, Any]] | None) -> list[Any]:
+    """The JWKS keys that may verify this token: right key type, use, algorithm and id."""
+    keys = []
+    for entry in jwks or []:
+        if entry.get("kty") != _KTY[algorithm[:2]] or entry.get("use", "sig") != "sig":
+            continue
+        if entry.get("alg", algorithm) != algorithm:
+            continue
+        if kid is not None and entry.get("kid") is not None and entry.get("kid") != kid:
+            continue
+        try:
+            keys.append(jwk.construct(entry, algorithm=algorithm))
+        except JOSEError:
+            continue
+    return keys
+
+
+def _keys_for(
+    algorithm: str,
+    settings: Settings,
+    kid: Any = None,
+    jwks: list[dict[str, Any]] | None = None,
+) -> list[Any]:
     if algorithm.startswith("HS"):
         return [settings.jwt_secret]
-    if algorithm[:2] in ("RS", "ES", "PS"):
+    if algorithm[:2] in _KTY:
         keys = []
         for key in settings.jwt_public_keys:
             key = key.strip()
-            if key.startswith("{"):
-                keys.append(jwk.construct(json.loads(key), algorithm=algorithm))
-            else:
-                keys.append(key)
-        return keys
+            try:
+                if key.startswith("{"):
+                    keys.append(jwk.construct(json.loads(key), algorithm=algorithm))
+                else:
+                    keys.append(jwk.construct(key, algorithm=algorithm))
+            except (JOSEError, ValueError):
+                continue  # a key of another family (an EC key for an RS token)
+        return keys + _jwks_keys(algorithm, kid, jwks)
     return []
 
 
-def verify_token(token: str, settings: Settings, now: datetime | None = None) -> Principal:
+def verify_token(
+    token: str,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    jwks: list[dict[str, Any]] | None = None,
+) -> Principal:
     """Verify signature, expiry, not-before, audience, issuer and claims; return the caller.
 
     Times are checked here against ``now`` (the service's clock), not by the library.
+    ``jwks`` adds the keys of a fetched JWKS document to the configured public keys.
     """
     if len(token.encode()) > settings.jwt_max_token_bytes:
         raise TokenError("token too large")
@@ -96,7 +140,7 @@ def verify_token(token: str, settings: Settings, now: datetime | None = None) ->
     algorithm = header.get("alg")
     if not isinstance(algorithm, str) or algorithm not in settings.jwt_algorithms:
         raise TokenError("token algorithm not accepted")
-    keys = _keys_for(algorithm, settings)
+    keys = _keys_for(algorithm, settings, header.get("kid"), jwks)
     if not keys:
         raise TokenError("no key configured for the token's algorithm")
     claims: dict[str, Any] | None = None

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 SUBSCRIPTIONS: dict[str, frozenset[str]] = {
-    "notifications": frozenset({"incident.submitted.v1"}),
+    "notifications": frozenset({"incident.submitted.v1", "client.revoked.v1"}),
     "reporting": frozenset(
-        {"incident.submitted.v1", "school.registered.v1", "parent_report.sent.v1"}
+        {
+            "incident.submitted.v1",
+            "school.registered.v1",
+            "parent_report.sent.v1",
+            "client.revoked.v1",
+        }
     ),
 }
 

@@ -96,3 +96,12 @@ class ParentReportSentV1(_Payload):
     provider: str
     sent_at: datetime
     incident_occurred_at: AwareDatetime
+
+
+class ClientRevokedV1(_Payload):
+    """A machine client's access was revoked: every service refuses its tokens."""
+
+    client_id: str = Field(max_length=64)
+    role: str
+    revoked_at: AwareDatetime
+    revoked_by: str = Field(description="The trust lead's subject (an id, never a name)")

@@ -15,6 +15,7 @@ EVENT_TYPES: dict[str, type[BaseModel]] = {
     "incident.submitted.v1": p.IncidentSubmittedV1,
     "school.registered.v1": p.SchoolRegisteredV1,
     "parent_report.sent.v1": p.ParentReportSentV1,
+    "client.revoked.v1": p.ClientRevokedV1,
 }
 
 

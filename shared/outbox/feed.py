@@ -49,7 +49,10 @@ def feed_router(service: str, outbox: sa.Table) -> APIRouter:
     async def list_events(
         conn: SessionDep,
         principal: Annotated[Principal, Depends(require_roles(*FEED_ROLES))],
-        after: Annotated[int, Query(ge=0, description="Last sequence already seen")] = 0,
+        after: Annotated[
+            # Bounded by a signed 64-bit column: larger numbers overflow the database driver.
+            int, Query(ge=0, le=2**63 - 1, description="Last sequence already seen")
+        ] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> EventPage:
         """The caller's trust's events with a sequence above ``after``, oldest first."""
