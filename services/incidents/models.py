@@ -51,8 +51,60 @@ pupil = sa.Table(
     sa.Column("gender", sa.String(1)),
     sa.Column("fsm_eligible", sa.Boolean),
     sa.Column("ethnicity", sa.String(4)),
+    # Canonical techniques the pupil's handling plan permits; NULL when no plan is on file.
+    sa.Column("handling_plan", sa.JSON),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("trust_id", "school_urn", "mis_ref"),
+)
+
+staff = sa.Table(
+    "staff",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("staff_ref", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(100)),
+    sa.Column("email", sa.String(254)),
+    sa.Column("phone", sa.String(40)),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+staff_training = sa.Table(
+    "staff_training",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("staff_ref", sa.String(64), primary_key=True),
+    sa.Column("provider", sa.String(100), primary_key=True),
+    sa.Column("course", sa.String(200), primary_key=True),
+    sa.Column("certification", sa.String(200)),
+    sa.Column("techniques", sa.JSON, nullable=False),
+    sa.Column("completed_date", sa.Date, nullable=False),
+    sa.Column("expiry_date", sa.Date, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+trust_setting = sa.Table(
+    "trust_setting",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    # '' for the trust's own settings, else a school's URN: the school's override wins.
+    sa.Column("scope", sa.String(6), primary_key=True),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+incident_draft = sa.Table(
+    "incident_draft",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("incident_id", sa.String(36), primary_key=True),
+    sa.Column("school_urn", sa.String(6), nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
 vocabulary_label = sa.Table(
@@ -88,6 +140,12 @@ incident = sa.Table(
     sa.Column("source_id", sa.String(128)),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
     sa.Column("recorded_by", sa.String(200), nullable=False),
+    # The DOMAIN §5 sections, canonicalised; NULL for thin historic records.
+    sa.Column("record", sa.JSON),
+    sa.Column("flags", sa.JSON),
+    sa.Column("review", sa.JSON),
+    sa.Column("reviewed_at", UTCDateTime),
+    sa.Column("closed_at", UTCDateTime),
     sa.UniqueConstraint("trust_id", "school_urn", "source_system", "source_id"),
     sa.Index(
         "ix_incident_trust_id_school_urn_occurred_at", "trust_id", "school_urn", "occurred_at"
@@ -105,6 +163,7 @@ incident_revision = sa.Table(
     sa.Column("author", sa.String(200), nullable=False),
     sa.Column("reason", sa.String(500), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("changed_fields", sa.JSON),
 )
 
 idempotency_key = sa.Table(

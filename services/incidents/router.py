@@ -1,4 +1,4 @@
-"""The incidents API (thin: each route calls one use case)."""
+"""The incidents API: recording, drafts, reading (thin: each route calls one use case)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Header, Query, Response
 from services.incidents import repository as repo
 from services.incidents import service
 from services.incidents.dependencies import ClockDep, Recorder
-from services.incidents.schemas import EXAMPLE_INCIDENT, Incident, IncidentCreate
+from services.incidents.schemas import EXAMPLE_INCIDENT, Incident, IncidentCreate, IncidentDraft
 from shared.db.session import SessionDep
 from shared.errors import NotFound, problem_responses
 from shared.pagination import decode_cursor, encode_cursor
@@ -19,14 +19,19 @@ from shared.schemas import Page
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 
 
+def _headers(response: Response, item: Incident | IncidentDraft) -> None:
+    response.headers["Location"] = f"/v1/incidents/{item.incident_id}"
+    response.headers["ETag"] = f'"{item.revision}"'
+
+
 @router.post(
     "",
     status_code=201,
-    response_model=Incident,
+    response_model=Incident | IncidentDraft,
     operation_id="submit_incident",
     responses={
         200: {
-            "description": "Already recorded: a replay, or an unchanged re-send",
+            "description": "Already recorded: a replay, or a re-send (a new revision if changed)",
             "model": Incident,
         },
         **problem_responses(403, 409),
@@ -49,15 +54,29 @@ async def submit_incident(
         str | None,
         Header(max_length=200, description="Makes a retried create safe: same key, same result"),
     ] = None,
-) -> Incident:
-    """Record a submitted incident; its parent report and reporting follow from the event."""
-    incident, created = await service.submit_incident(
+) -> Incident | IncidentDraft:
+    """Record a submitted incident (or a draft); its parent report and reporting follow."""
+    item, created = await service.submit_incident(
         conn, principal, body, clock, idempotency_key=idempotency_key
     )
     if not created:
         response.status_code = 200
-    response.headers["Location"] = f"/v1/incidents/{incident.incident_id}"
-    response.headers["ETag"] = f'"{incident.revision}"'
+    _headers(response, item)
+    return item
+
+
+@router.post(
+    "/{incident_id}/submit",
+    response_model=Incident,
+    operation_id="submit_draft",
+    responses=problem_responses(403, 404),
+)
+async def submit_draft(
+    conn: SessionDep, principal: Recorder, clock: ClockDep, incident_id: str, response: Response
+) -> Incident:
+    """Submit a draft: refused, with every gap named, until it is complete."""
+    incident = await service.submit_draft(conn, principal, incident_id, clock)
+    _headers(response, incident)
     return incident
 
 
@@ -73,8 +92,13 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     school_urn: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    occurred_from: Annotated[datetime | None, Query(description="Inclusive")] = None,
+    occurred_to: Annotated[datetime | None, Query(description="Exclusive")] = None,
+    intervention_type: Annotated[str | None, Query(max_length=60)] = None,
+    status: Annotated[str | None, Query(pattern=r"^(submitted|reviewed|closed)$")] = None,
+    flag: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,60}$")] = None,
 ) -> Page[Incident]:
-    """Incidents of the caller's schools, newest first."""
+    """Incidents of the caller's schools, newest first, filtered."""
     after = None
     if cursor:
         at, iid = decode_cursor(cursor, 2)
@@ -83,7 +107,16 @@ async def list_incidents(
         except ValueError:
             decode_cursor("", 2)
     rows = await repo.list_incidents(
-        conn, principal, limit=limit + 1, after=after, school_urn=school_urn
+        conn,
+        principal,
+        limit=limit + 1,
+        after=after,
+        school_urn=school_urn,
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
+        intervention_type=intervention_type,
+        status=status,
+        flag=flag,
     )
     items = [service.to_incident(r) for r in rows[:limit]]
     next_cursor = None
@@ -95,16 +128,16 @@ async def list_incidents(
 
 @router.get(
     "/{incident_id}",
-    response_model=Incident,
+    response_model=Incident | IncidentDraft,
     operation_id="get_incident",
     responses=problem_responses(403, 404),
 )
 async def get_incident(
-    conn: SessionDep, principal: Recorder, incident_id: str, response: Response
-) -> Incident:
-    """One incident of the caller's schools."""
-    row = await repo.get_incident(conn, principal, incident_id)
-    if row is None:
+    conn: SessionDep, principal: Recorder, clock: ClockDep, incident_id: str, response: Response
+) -> Incident | IncidentDraft:
+    """One incident (or draft) of the caller's schools."""
+    item = await service.get_any(conn, principal, incident_id, clock)
+    if item is None:
         raise NotFound("No such incident.")
-    response.headers["ETag"] = f'"{row.revision}"'
-    return service.to_incident(row)
+    response.headers["ETag"] = f'"{item.revision}"'
+    return item

@@ -64,11 +64,63 @@ class IncidentFacts(_Payload):
     source_system: str | None = None
 
 
+class ReportIntervention(_Payload):
+    """One intervention as the written report describes it: type and degree, how long."""
+
+    type: str
+    technique: str | None = None
+    position: str | None = None
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    duration_minutes: int = Field(ge=0)
+    staff_count: int = Field(ge=0)
+
+
 class ReportContent(_Payload):
     """What the written parent report says (pupil-level; restricted roles only)."""
 
     pupil_name: str
     summary: str
+    location: str | None = None
+    reason: str | None = Field(default=None, description="Why it was necessary")
+    interventions: list[ReportIntervention] = Field(default_factory=list)
+    injuries: list[str] = Field(default_factory=list, description="Injuries to the pupil")
+    support_offered: str | None = None
+
+
+class FlagFacts(_Payload):
+    """A rule's finding on a record."""
+
+    code: str
+    severity: Literal["info", "warning", "serious"]
+    detail: str
+    pointer: str | None = None
+
+
+class ParentReportInstruction(_Payload):
+    """What the recorder said about telling parents."""
+
+    required: bool = Field(description="False for a pupil aged 20 or over")
+    already_told_in_writing: bool = False
+    told_at: AwareDatetime | None = None
+    safeguarding_hold: bool = Field(
+        default=False, description="Hold for the DSL: send nothing until released"
+    )
+
+
+class RecordFacts(_Payload):
+    """The record's comparable facts for reporting: no names, no free text."""
+
+    planned: bool | None = None
+    risk_to: list[str] = Field(default_factory=list)
+    risk_severity: str | None = None
+    strategies: list[str] = Field(default_factory=list)
+    interventions: list[ReportIntervention] = Field(default_factory=list)
+    injury_count: int = Field(default=0, ge=0)
+    pupil_injured: bool = False
+    staff_injured: bool = False
+    riddor_reportable: bool = False
+    medical_check: bool | None = None
 
 
 class IncidentSubmittedV1(_Payload):
@@ -78,6 +130,52 @@ class IncidentSubmittedV1(_Payload):
     pupil: PupilCharacteristics
     school: SchoolRef
     report: ReportContent
+    record: RecordFacts | None = None
+    flags: list[FlagFacts] = Field(default_factory=list)
+    parent_report: ParentReportInstruction | None = None
+
+
+class Amendment(_Payload):
+    """Who changed what, and why."""
+
+    revision: int = Field(ge=2)
+    author: str
+    reason: str
+    changed_fields: list[str]
+    material: bool = Field(description="A change parents must be told about")
+
+
+class IncidentAmendedV1(IncidentSubmittedV1):
+    """A submitted incident was amended: the new revision, whole, with what changed."""
+
+    amendment: Amendment
+
+
+class IncidentReviewedV1(_Payload):
+    """A school lead or DSL reviewed an incident (or closed it)."""
+
+    incident_id: str
+    revision: int = Field(ge=1)
+    status: Literal["reviewed", "closed"]
+    reviewed_at: AwareDatetime
+    reviewer_role: str
+    outcome: str | None = None
+    support_plan_changed: bool = False
+    handling_plan_changed: bool = False
+
+
+class PracticeFlaggedV1(_Payload):
+    """Rules flagged a record: stored on it, escalated by severity."""
+
+    incident_id: str
+    revision: int = Field(ge=1)
+    pupil_id: str
+    occurred_at: AwareDatetime
+    local_date: str
+    setting_type: SettingType
+    severity: Literal["info", "warning", "serious"]
+    flags: list[FlagFacts]
+    historic: bool = False
 
 
 class SchoolRegisteredV1(_Payload):

@@ -13,6 +13,9 @@ from shared.events import payloads as p
 
 EVENT_TYPES: dict[str, type[BaseModel]] = {
     "incident.submitted.v1": p.IncidentSubmittedV1,
+    "incident.amended.v1": p.IncidentAmendedV1,
+    "incident.reviewed.v1": p.IncidentReviewedV1,
+    "practice.flagged.v1": p.PracticeFlaggedV1,
     "school.registered.v1": p.SchoolRegisteredV1,
     "parent_report.sent.v1": p.ParentReportSentV1,
 }
