@@ -80,6 +80,23 @@ async def submit_draft(
     return incident
 
 
+@router.put(
+    "/{incident_id}/draft",
+    response_model=IncidentDraft,
+    operation_id="replace_draft",
+    responses=problem_responses(403, 404),
+)
+async def replace_draft(
+    conn: SessionDep,
+    principal: Recorder,
+    clock: ClockDep,
+    incident_id: str,
+    body: IncidentCreate,
+) -> IncidentDraft:
+    """Replace a draft's content (it may still be incomplete)."""
+    return await service.replace_draft(conn, principal, incident_id, body, clock)
+
+
 @router.get(
     "",
     response_model=Page[Incident],

@@ -376,3 +376,26 @@ async def submit_draft(
         d.delete().where((d.c.trust_id == principal.trust_id) & (d.c.incident_id == incident_id))
     )
     return incident
+
+
+async def replace_draft(
+    conn: AsyncConnection, principal: Principal, incident_id: str, body: IncidentCreate, clock: Clock
+) -> IncidentDraft:
+    """Replace a draft's body; it stays a draft, in the same school."""
+    draft = await repo.get_draft(conn, principal, incident_id)
+    if draft is None:
+        raise NotFound("No such draft.")
+    if body.school_urn != draft.school_urn:
+        raise ValidationFailed(
+            "A draft stays with its school.",
+            errors=[{"pointer": "/school_urn", "detail": "must be the draft's school"}],
+        )
+    d = m.incident_draft
+    now = clock.now()
+    await conn.execute(
+        d.update()
+        .where((d.c.trust_id == principal.trust_id) & (d.c.incident_id == incident_id))
+        .values(body=input_json(body), updated_at=now)
+    )
+    fresh = await repo.get_draft(conn, principal, incident_id)
+    return await to_draft(conn, principal, fresh, clock)
