@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Response
 
+from services.incidents import drafts, service
 from services.incidents import repository as repo
-from services.incidents import service
 from services.incidents.dependencies import ClockDep, Recorder
 from services.incidents.schemas import EXAMPLE_INCIDENT, Incident, IncidentCreate, IncidentDraft
 from shared.db.session import SessionDep
@@ -75,7 +75,7 @@ async def submit_draft(
     conn: SessionDep, principal: Recorder, clock: ClockDep, incident_id: str, response: Response
 ) -> Incident:
     """Submit a draft: refused, with every gap named, until it is complete."""
-    incident = await service.submit_draft(conn, principal, incident_id, clock)
+    incident = await drafts.submit_draft(conn, principal, incident_id, clock)
     _headers(response, incident)
     return incident
 
@@ -94,7 +94,7 @@ async def replace_draft(
     body: IncidentCreate,
 ) -> IncidentDraft:
     """Replace a draft's content (it may still be incomplete)."""
-    return await service.replace_draft(conn, principal, incident_id, body, clock)
+    return await drafts.replace_draft(conn, principal, incident_id, body, clock)
 
 
 @router.get(
@@ -153,7 +153,7 @@ async def get_incident(
     conn: SessionDep, principal: Recorder, clock: ClockDep, incident_id: str, response: Response
 ) -> Incident | IncidentDraft:
     """One incident (or draft) of the caller's schools."""
-    item = await service.get_any(conn, principal, incident_id, clock)
+    item = await drafts.get_any(conn, principal, incident_id, clock)
     if item is None:
         raise NotFound("No such incident.")
     response.headers["ETag"] = f'"{item.revision}"'
