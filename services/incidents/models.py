@@ -50,6 +50,7 @@ pupil = sa.Table(
     sa.Column("year_group", sa.String(2)),
     sa.Column("gender", sa.String(1)),
     sa.Column("fsm_eligible", sa.Boolean),
+    sa.Column("fsm_ever6", sa.Boolean),
     sa.Column("ethnicity", sa.String(4)),
     # Canonical techniques the pupil's handling plan permits; NULL when no plan is on file.
     sa.Column("handling_plan", sa.JSON),
@@ -117,6 +118,41 @@ vocabulary_label = sa.Table(
     sa.Column("label", sa.String(120), primary_key=True),
     sa.Column("code", sa.String(60), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    # Retired mappings stay: old records name the version they were read under.
+    sa.Column("retired_at", UTCDateTime),
+)
+
+unmapped_label = sa.Table(
+    "unmapped_label",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("scope", sa.String(6), primary_key=True),
+    sa.Column("kind", sa.String(40), primary_key=True),
+    sa.Column("label", sa.String(120), primary_key=True),
+    sa.Column("seen", sa.Integer, nullable=False),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
+roll = sa.Table(
+    "roll",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("academic_year", sa.String(7), primary_key=True),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("counts", sa.JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+school_audit = sa.Table(
+    "school_audit",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("answers", sa.JSON, nullable=False),
+    sa.Column("recorded_by", sa.String(200), nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
 )
 
 incident = sa.Table(

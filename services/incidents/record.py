@@ -30,6 +30,15 @@ class Lookup:
     techniques: dict[str, str | None] = field(default_factory=dict)
     strategies: dict[str, str | None] = field(default_factory=dict)
 
+    def unmapped(self) -> list[tuple[str, str]]:
+        """(kind, label) of every label that resolved to nothing."""
+        kinds = {
+            "intervention_type": self.types,
+            "technique": self.techniques,
+            "strategy": self.strategies,
+        }
+        return [(k, label) for k, found in kinds.items() for label, c in found.items() if c is None]
+
 
 def duration_minutes(start: datetime, end: datetime | None) -> int | None:
     """Minutes from start to end, rounded up: derived, never typed."""

@@ -55,6 +55,7 @@ async def resolve_label(
                 & (v.c.kind == kind)
                 & (v.c.label == label)
                 & (v.c.scope.in_(["", urn]))
+                & v.c.retired_at.is_(None)
             )
         )
     ).all()

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 
-from services.incidents import drafts, service
+from services.incidents import drafts, service, vocabulary_api
 from services.incidents import repository as repo
 from services.incidents.dependencies import ClockDep, Recorder
 from services.incidents.schemas import EXAMPLE_INCIDENT, Incident, IncidentCreate, IncidentDraft
 from shared.db.session import SessionDep
-from shared.errors import NotFound, problem_responses
+from shared.errors import NotFound, ValidationFailed, problem_response, problem_responses
 from shared.pagination import decode_cursor, encode_cursor
 from shared.schemas import Page
 
@@ -41,6 +41,7 @@ async def submit_incident(
     conn: SessionDep,
     principal: Recorder,
     clock: ClockDep,
+    request: Request,
     response: Response,
     body: Annotated[
         IncidentCreate,
@@ -56,9 +57,19 @@ async def submit_incident(
     ] = None,
 ) -> Incident | IncidentDraft:
     """Record a submitted incident (or a draft); its parent report and reporting follow."""
-    item, created = await service.submit_incident(
-        conn, principal, body, clock, idempotency_key=idempotency_key
-    )
+    try:
+        item, created = await service.submit_incident(
+            conn, principal, body, clock, idempotency_key=idempotency_key
+        )
+    except ValidationFailed as exc:
+        # Nothing was written before the check; keep the count of unmapped labels, then refuse.
+        urn, unmapped = getattr(exc, "school_urn", None), getattr(exc, "unmapped", None)
+        if urn and unmapped:
+            await vocabulary_api.record_unmapped(
+                conn, principal.trust_id, urn, unmapped, clock.now()
+            )
+            return problem_response(exc, request)  # type: ignore[return-value]
+        raise
     if not created:
         response.status_code = 200
     _headers(response, item)

@@ -116,7 +116,11 @@ async def build(
     thin = historic and body.interventions is None
     problems = check_core(body, look, now) if thin else check_record(body, look, now)
     if problems:
-        raise ValidationFailed("The incident cannot be submitted; see errors.", errors=problems)
+        exc = ValidationFailed("The incident cannot be submitted; see errors.", errors=problems)
+        # The router counts labels that map to nothing, for the trust to map them.
+        exc.unmapped = look.unmapped()  # type: ignore[attr-defined]
+        exc.school_urn = body.school_urn if look.school_ok else None  # type: ignore[attr-defined]
+        raise exc
     assert school is not None and pupil is not None and body.occurred_at and body.intervention_type
     assert body.summary is not None and body.school_urn is not None
     zone = ZoneInfo(school.timezone)

@@ -8,7 +8,7 @@ by roles allowed pupil-level data.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -182,6 +182,74 @@ class SchoolRegisteredV1(_Payload):
     """A school joined the trust's registry, or its details changed."""
 
     school: SchoolRef
+
+
+class PupilUpdatedV1(_Payload):
+    """A pupil's registry entry was created or changed (characteristics only, no names)."""
+
+    school_urn: str = Field(pattern=r"^\d{6}$")
+    pupil: PupilCharacteristics
+    date_of_birth: str | None = Field(default=None, description="For age at an incident")
+    fsm_ever6: bool | None = None
+    handling_plan_on_file: bool = False
+
+
+class StaffUpdatedV1(_Payload):
+    """A member of staff was registered or changed; the contact is for alerts."""
+
+    school_urn: str = Field(pattern=r"^\d{6}$")
+    staff_ref: str
+    role: str | None = None
+    alert_email: str | None = None
+    alert_phone: str | None = None
+
+
+class TrainingRecordedV1(_Payload):
+    """A training record of a member of staff."""
+
+    school_urn: str = Field(pattern=r"^\d{6}$")
+    staff_ref: str
+    provider: str
+    course: str
+    certification: str | None = None
+    techniques: list[str]
+    completed_date: str
+    expiry_date: str
+
+
+class RollUpdatedV1(_Payload):
+    """A school's roll for an academic year: the denominators reporting needs."""
+
+    school_urn: str = Field(pattern=r"^\d{6}$")
+    academic_year: str = Field(pattern=r"^\d{4}/\d{2}$")
+    total: int = Field(ge=0)
+    counts: dict[str, dict[str, int]] = Field(
+        description="Per characteristic (sen_provision, fsm_eligible, ...), counts by value"
+    )
+
+
+class TrustSettingsChangedV1(_Payload):
+    """The trust's settings, or one school's overrides, changed."""
+
+    school_urn: str | None = Field(default=None, description="Set for a school's overrides")
+    settings: dict[str, Any]
+    effective: dict[str, Any] = Field(description="The settings now in force for the scope")
+
+
+class SchoolAuditRecordedV1(_Payload):
+    """A trust lead recorded the policy and data audit of a school."""
+
+    school_urn: str = Field(pattern=r"^\d{6}$")
+    answers: dict[str, Any]
+    recorded_at: AwareDatetime
+
+
+class VocabularyPublishedV1(_Payload):
+    """A new version of the trust vocabulary and its label mappings was published."""
+
+    version: int = Field(ge=1)
+    mappings: int = Field(ge=0, description="Mappings in force in this version")
+    published_at: AwareDatetime
 
 
 class ParentReportSentV1(_Payload):

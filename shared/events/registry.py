@@ -17,6 +17,13 @@ EVENT_TYPES: dict[str, type[BaseModel]] = {
     "incident.reviewed.v1": p.IncidentReviewedV1,
     "practice.flagged.v1": p.PracticeFlaggedV1,
     "school.registered.v1": p.SchoolRegisteredV1,
+    "school.audit_recorded.v1": p.SchoolAuditRecordedV1,
+    "pupil.updated.v1": p.PupilUpdatedV1,
+    "staff.updated.v1": p.StaffUpdatedV1,
+    "training.recorded.v1": p.TrainingRecordedV1,
+    "roll.updated.v1": p.RollUpdatedV1,
+    "trust.settings_changed.v1": p.TrustSettingsChangedV1,
+    "vocabulary.published.v1": p.VocabularyPublishedV1,
     "parent_report.sent.v1": p.ParentReportSentV1,
 }
 
