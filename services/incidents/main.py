@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.incidents import models
 from services.incidents.config import SERVICE
 from services.incidents.router import router
+from services.incidents.router_audit import router as audit_router
 from services.incidents.router_lifecycle import router as lifecycle_router
 from services.incidents.router_registry import router as registry_router
 from shared.config import Settings
@@ -29,5 +30,11 @@ def create_app(ctx: ServiceContext | None = None, settings: Settings | None = No
         settings,
         title="Candour incidents",
         description=DESCRIPTION,
-        routers=[router, lifecycle_router, registry_router, feed_router(SERVICE, models.outbox)],
+        routers=[
+            router,
+            lifecycle_router,
+            registry_router,
+            audit_router,
+            feed_router(SERVICE, models.outbox),
+        ],
     )

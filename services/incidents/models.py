@@ -213,6 +213,27 @@ idempotency_key = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Append-only: triggers refuse UPDATE and DELETE (migration 6f49a63cd701); each entry
+# carries the hash of the one before it in its trust, so a gap or a change shows.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("client", sa.String(200)),
+    sa.Column("action", sa.String(10), nullable=False),
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("route", sa.String(200), nullable=False),
+    sa.Column("resource", sa.String(500), nullable=False),
+    sa.Column("pupil_id", sa.String(36)),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_log_trust_id_at", "trust_id", "at"),
+)
+
 tables = add_outbox_tables(metadata)
 outbox = tables.outbox
 inbox = tables.inbox

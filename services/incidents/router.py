@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
 from services.incidents import drafts, service, vocabulary_api
 from services.incidents import repository as repo
+from services.incidents.audit import audit_trail
 from services.incidents.dependencies import ClockDep, Recorder
 from services.incidents.schemas import EXAMPLE_INCIDENT, Incident, IncidentCreate, IncidentDraft
 from shared.db.session import SessionDep
@@ -16,7 +17,7 @@ from shared.errors import NotFound, ValidationFailed, problem_response, problem_
 from shared.pagination import decode_cursor, encode_cursor
 from shared.schemas import Page
 
-router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
+router = APIRouter(prefix="/v1/incidents", tags=["incidents"], dependencies=[Depends(audit_trail)])
 
 
 def _headers(response: Response, item: Incident | IncidentDraft) -> None:
@@ -68,10 +69,12 @@ async def submit_incident(
             await vocabulary_api.record_unmapped(
                 conn, principal.trust_id, urn, unmapped, clock.now()
             )
+            request.state.audit_skip = True  # refused: nothing was written
             return problem_response(exc, request)  # type: ignore[return-value]
         raise
     if not created:
         response.status_code = 200
+    request.state.audit_pupil = getattr(item, "pupil_id", None)
     _headers(response, item)
     return item
 
@@ -161,11 +164,17 @@ async def list_incidents(
     responses=problem_responses(403, 404),
 )
 async def get_incident(
-    conn: SessionDep, principal: Recorder, clock: ClockDep, incident_id: str, response: Response
+    conn: SessionDep,
+    principal: Recorder,
+    clock: ClockDep,
+    incident_id: str,
+    request: Request,
+    response: Response,
 ) -> Incident | IncidentDraft:
     """One incident (or draft) of the caller's schools."""
     item = await drafts.get_any(conn, principal, incident_id, clock)
     if item is None:
         raise NotFound("No such incident.")
+    request.state.audit_pupil = getattr(item, "pupil_id", None)
     response.headers["ETag"] = f'"{item.revision}"'
     return item

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Depends, Header, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.incidents import lifecycle
 from services.incidents import repository as repo
+from services.incidents.audit import audit_trail
 from services.incidents.dependencies import Amender, ClockDep, Closer, Recorder, Reviewer
 from services.incidents.schemas import Incident
 from shared.db.session import SessionDep
 from shared.errors import NotFound, problem_responses
 
-router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
+router = APIRouter(prefix="/v1/incidents", tags=["incidents"], dependencies=[Depends(audit_trail)])
 
 IfMatch = Annotated[
     str | None, Header(max_length=40, description="The ETag of the revision you read")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 
 from services.incidents import models as m
 from services.incidents import registry_api as api
 from services.incidents import repository as repo
 from services.incidents import vocabulary_api as vocab
+from services.incidents.audit import audit_trail
 from services.incidents.dependencies import ClockDep
 from services.incidents.registry_schemas import (
     AuditIn,
@@ -33,7 +34,7 @@ from shared.auth.principal import Principal
 from shared.db.session import SessionDep
 from shared.errors import NotFound, problem_responses
 
-router = APIRouter(prefix="/v1", tags=["registry"])
+router = APIRouter(prefix="/v1", tags=["registry"], dependencies=[Depends(audit_trail)])
 
 Registrar = Annotated[Principal, Depends(require_roles("mis_client", "trust_lead"))]
 TrustLead = Annotated[Principal, Depends(require_roles("trust_lead"))]
@@ -76,10 +77,17 @@ async def list_schools(conn: SessionDep, principal: PupilReader) -> list[SchoolO
     responses=WRITE,
 )
 async def put_pupil(
-    conn: SessionDep, principal: Registrar, clock: ClockDep, urn: Urn, mis_ref: Ref, body: PupilIn
+    conn: SessionDep,
+    principal: Registrar,
+    clock: ClockDep,
+    urn: Urn,
+    mis_ref: Ref,
+    body: PupilIn,
+    request: Request,
 ) -> PupilOut:
     """Register or update a pupil by MIS reference (UPN check letter validated)."""
     pid = await api.put_pupil(conn, principal, clock, urn, mis_ref, body)
+    request.state.audit_pupil = pid
     row = await repo.get_pupil(conn, principal.trust_id, pid)
     return PupilOut(**{k: getattr(row, k) for k in PupilOut.model_fields})
 
@@ -90,13 +98,16 @@ async def put_pupil(
     operation_id="get_pupil",
     responses=problem_responses(403, 404),
 )
-async def get_pupil(conn: SessionDep, principal: PupilReader, urn: Urn, mis_ref: Ref) -> PupilOut:
+async def get_pupil(
+    conn: SessionDep, principal: PupilReader, urn: Urn, mis_ref: Ref, request: Request
+) -> PupilOut:
     """A pupil of one of the caller's schools."""
     row = None
     if principal.may_see_school(urn):
         row = await repo.get_pupil_by_ref(conn, principal.trust_id, urn, mis_ref)
     if row is None:
         raise NotFound("No such pupil.")
+    request.state.audit_pupil = row.pupil_id
     return PupilOut(**{k: getattr(row, k) for k in PupilOut.model_fields})
 
 
