@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 seed_app = typer.Typer(help="Seed data.", no_args_is_help=True)
 app.add_typer(seed_app, name="seed")
+audit_app = typer.Typer(help="The incidents audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 
 def _service(name: str, allowed: tuple[str, ...] = SERVICES) -> ServiceName:
@@ -179,6 +181,33 @@ def seed_demo() -> None:
             await notif.db.dispose()
 
     asyncio.run(_run())
+
+
+@audit_app.command("verify")
+def audit_verify(
+    trust: Annotated[str | None, typer.Option(help="One trust (TR and five digits)")] = None,
+) -> None:
+    """Walk the audit log's hash chain; exit 1 on any gap or change."""
+    from services import catalog
+    from services.incidents.audit import verify
+
+    settings = _settings()
+
+    async def _run() -> tuple[int, list[object]]:
+        ctx = catalog.context("incidents", settings)
+        try:
+            async with ctx.db.transaction() as conn:
+                count, breaks = await verify(conn, trust)
+                return count, list(breaks)
+        finally:
+            await ctx.db.dispose()
+
+    count, breaks = asyncio.run(_run())
+    for b in breaks:
+        typer.echo(f"BROKEN {b.trust_id} entry {b.seq}: {b.problem}", err=True)  # type: ignore[attr-defined]
+    if breaks:
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {count} entries")
 
 
 def main() -> None:

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from services.incidents import registry
 from services.incidents.schemas import IncidentCreate
 from services.incidents.service import submit_incident
 from services.notifications.contacts import upsert_contact
 from shared.auth.principal import Principal
+from shared.clock import Clock
 from shared.ids import contact_id, pupil_id
 from shared.runtime import ServiceContext
 
@@ -110,9 +113,65 @@ def demo_pupils() -> list[dict[str, object]]:
                     "gender": "M" if n % 5 else "F",
                     "fsm_eligible": n % 4 == 0,
                     "ethnicity": ["WBRI", "ABAN", "BAFR", "MWBC"][n % 4],
+                    # Some pupils have a handling plan on file naming the permitted holds.
+                    "handling_plan": (
+                        ["guide", "single_elbow", "locked_room"]
+                        if n == 1 or school.urn == "100003"
+                        else None
+                    ),
                 }
             )
     return pupils
+
+
+STAFF_NAMES = ["Ms Priya Shah", "Mr Tom Hughes", "Mrs Ann Clarke"]
+TRAINED = ["guide", "single_elbow", "double_elbow", "figure_of_four", "wrap", "seated_wrap"]
+
+
+def demo_staff() -> list[dict[str, object]]:
+    """Three staff per school (``STF-<n>001``..): two in date, the third's training lapsed."""
+    out: list[dict[str, object]] = []
+    for s in SCHOOLS:
+        for k, name in enumerate(STAFF_NAMES, start=1):
+            out.append(
+                {
+                    "school_urn": s.urn,
+                    "staff_ref": f"STF-{s.urn[-1]}{k:03d}",
+                    "name": name,
+                    "role": "Teaching assistant" if k == 3 else "Teacher",
+                    "email": f"staff{k}.{s.urn}@schools.example.org",
+                    "expiry": date(2028, 8, 31) if k < 3 else date(2026, 6, 30),
+                }
+            )
+    return out
+
+
+async def seed_staff(conn: AsyncConnection, clock: Clock) -> None:
+    """Demo staff, each with a Team Teach training record."""
+    for st in demo_staff():
+        await registry.upsert_staff(
+            conn,
+            clock,
+            DEMO_TRUST,
+            school_urn=str(st["school_urn"]),
+            staff_ref=str(st["staff_ref"]),
+            name=str(st["name"]),
+            role=str(st["role"]),
+            email=str(st["email"]),
+        )
+        await registry.record_training(
+            conn,
+            clock,
+            DEMO_TRUST,
+            school_urn=str(st["school_urn"]),
+            staff_ref=str(st["staff_ref"]),
+            provider="Team Teach",
+            course="Positive Handling Level 2",
+            certification="Team Teach Level 2 certificate",
+            techniques=[*TRAINED, "locked_room"],
+            completed_date=date(2025, 9, 1),
+            expiry_date=st["expiry"],  # type: ignore[arg-type]
+        )
 
 
 async def seed_incidents(ctx: ServiceContext) -> bool:
@@ -138,6 +197,7 @@ async def seed_incidents(ctx: ServiceContext) -> bool:
         await registry.map_school_label(conn, DEMO_TRUST, "100002", "reflection room", "seclusion")
         for p in demo_pupils():
             await registry.upsert_pupil(conn, clock, DEMO_TRUST, **p)  # type: ignore[arg-type]
+        await seed_staff(conn, clock)
     # History: a few incidents over the past weeks, each in its own transaction.
     seeder = Principal(subject="seed:demo", trust_id=DEMO_TRUST, role="trust_lead", schools=None)
     today = clock.now().astimezone(ZoneInfo("Europe/London")).date()

@@ -13,6 +13,10 @@ from shared.clock import Clock
 RECORDING_ROLES = ("recorder", "school_lead", "dsl", "trust_lead", "mis_client")
 
 Recorder = Annotated[Principal, Depends(require_roles(*RECORDING_ROLES))]
+# Amendments belong to leads; an MIS re-send with changes amends through its natural key.
+Amender = Annotated[Principal, Depends(require_roles("school_lead", "dsl", "trust_lead"))]
+Reviewer = Annotated[Principal, Depends(require_roles("school_lead", "dsl"))]
+Closer = Annotated[Principal, Depends(require_roles("school_lead", "dsl", "trust_lead"))]
 
 
 def get_clock(request: Request) -> Clock:

@@ -8,6 +8,9 @@ from services.incidents import models
 from services.incidents.clients_router import router as clients_router
 from services.incidents.config import SERVICE
 from services.incidents.router import router
+from services.incidents.router_audit import router as audit_router
+from services.incidents.router_lifecycle import router as lifecycle_router
+from services.incidents.router_registry import router as registry_router
 from shared.config import Settings
 from shared.outbox.feed import feed_router
 from shared.runtime import ServiceContext
@@ -28,6 +31,13 @@ def create_app(ctx: ServiceContext | None = None, settings: Settings | None = No
         settings,
         title="Candour incidents",
         description=DESCRIPTION,
-        routers=[router, clients_router, feed_router(SERVICE, models.outbox)],
+        routers=[
+            router,
+            lifecycle_router,
+            registry_router,
+            audit_router,
+            clients_router,
+            feed_router(SERVICE, models.outbox),
+        ],
         revoked_clients=models.revoked_client,
     )

@@ -9,7 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.incidents import models as m
-from services.incidents.vocabulary import DEFAULT_LABELS, VOCABULARY_VERSION
+from services.incidents.vocabulary import (
+    DEFAULT_LABELS,
+    DEFAULT_STRATEGY_LABELS,
+    DEFAULT_TECHNIQUE_LABELS,
+    VOCABULARY_VERSION,
+)
 from shared.clock import Clock
 from shared.events.payloads import SchoolRef, SchoolRegisteredV1
 from shared.ids import pupil_id as make_pupil_id
@@ -72,13 +77,19 @@ async def upsert_trust(conn: AsyncConnection, clock: Clock, trust_id: str, name:
         {"trust_id": trust_id},
         {"name": name, "vocabulary_version": VOCABULARY_VERSION, "created_at": clock.now()},
     )
-    for label, code in DEFAULT_LABELS.items():
-        await upsert(
-            conn,
-            m.vocabulary_label,
-            {"trust_id": trust_id, "scope": "", "kind": "intervention_type", "label": label},
-            {"code": code, "version": VOCABULARY_VERSION},
-        )
+    defaults = {
+        "intervention_type": DEFAULT_LABELS,
+        "technique": DEFAULT_TECHNIQUE_LABELS,
+        "strategy": DEFAULT_STRATEGY_LABELS,
+    }
+    for kind, labels in defaults.items():
+        for label, code in labels.items():
+            await upsert(
+                conn,
+                m.vocabulary_label,
+                {"trust_id": trust_id, "scope": "", "kind": kind, "label": label},
+                {"code": code, "version": VOCABULARY_VERSION},
+            )
 
 
 async def map_school_label(
@@ -161,6 +172,7 @@ async def upsert_pupil(
     gender: str | None = None,
     fsm_eligible: bool | None = None,
     ethnicity: str | None = None,
+    handling_plan: list[str] | None = None,
 ) -> str:
     """A pupil of a school, keyed by the school's MIS reference; returns the Candour id."""
     pid = make_pupil_id(trust_id, school_urn, mis_ref)
@@ -181,6 +193,7 @@ async def upsert_pupil(
             "gender": gender,
             "fsm_eligible": fsm_eligible,
             "ethnicity": ethnicity,
+            "handling_plan": handling_plan,
             "updated_at": clock.now(),
         },
     )
@@ -190,3 +203,71 @@ async def upsert_pupil(
 async def trust_exists(conn: AsyncConnection, trust_id: str) -> bool:
     """Whether the trust is registered."""
     return bool(await conn.scalar(sa.select(sa.literal(1)).where(m.trust.c.trust_id == trust_id)))
+
+
+async def upsert_staff(
+    conn: AsyncConnection,
+    clock: Clock,
+    trust_id: str,
+    *,
+    school_urn: str,
+    staff_ref: str,
+    name: str,
+    role: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+) -> bool:
+    """A member of staff of a school, keyed by the school's reference; True when changed."""
+    return await upsert(
+        conn,
+        m.staff,
+        {"trust_id": trust_id, "school_urn": school_urn, "staff_ref": staff_ref},
+        {"name": name, "role": role, "email": email, "phone": phone, "updated_at": clock.now()},
+    )
+
+
+async def record_training(
+    conn: AsyncConnection,
+    clock: Clock,
+    trust_id: str,
+    *,
+    school_urn: str,
+    staff_ref: str,
+    provider: str,
+    course: str,
+    techniques: list[str],
+    completed_date: date,
+    expiry_date: date,
+    certification: str | None = None,
+) -> bool:
+    """A training record of a member of staff (provider, course, techniques it covers)."""
+    return await upsert(
+        conn,
+        m.staff_training,
+        {
+            "trust_id": trust_id,
+            "school_urn": school_urn,
+            "staff_ref": staff_ref,
+            "provider": provider,
+            "course": course,
+        },
+        {
+            "certification": certification,
+            "techniques": sorted(techniques),
+            "completed_date": completed_date,
+            "expiry_date": expiry_date,
+            "updated_at": clock.now(),
+        },
+    )
+
+
+async def put_settings(
+    conn: AsyncConnection, clock: Clock, trust_id: str, scope: str, settings: dict[str, Any]
+) -> bool:
+    """The trust's settings ('' scope) or one school's overrides (its URN)."""
+    return await upsert(
+        conn,
+        m.trust_setting,
+        {"trust_id": trust_id, "scope": scope},
+        {"settings": settings, "updated_at": clock.now()},
+    )

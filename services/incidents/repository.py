@@ -55,6 +55,7 @@ async def resolve_label(
                 & (v.c.kind == kind)
                 & (v.c.label == label)
                 & (v.c.scope.in_(["", urn]))
+                & v.c.retired_at.is_(None)
             )
         )
     ).all()
@@ -106,12 +107,32 @@ async def list_incidents(
     limit: int,
     after: tuple[datetime, str] | None,
     school_urn: str | None = None,
+    occurred_from: datetime | None = None,
+    occurred_to: datetime | None = None,
+    intervention_type: str | None = None,
+    status: str | None = None,
+    flag: str | None = None,
+    pupil_id: str | None = None,
 ) -> list[sa.Row]:
     """A page of incidents, newest first, keyed on (occurred_at, incident_id)."""
     i = m.incident
     cond = scoped(i, principal)
     if school_urn:
         cond = cond & (i.c.school_urn == school_urn)
+    if occurred_from is not None:
+        cond = cond & (i.c.occurred_at >= occurred_from)
+    if occurred_to is not None:
+        cond = cond & (i.c.occurred_at < occurred_to)
+    if intervention_type:
+        cond = cond & (i.c.intervention_type == intervention_type)
+    if status:
+        cond = cond & (i.c.status == status)
+    if pupil_id:
+        cond = cond & (i.c.pupil_id == pupil_id)
+    if flag:
+        # Flags are stored as JSON text written by one serialiser on both dialects.
+        needle = '%"code": "' + flag.replace("%", "").replace("_", "\\_") + '"%'
+        cond = cond & sa.cast(i.c.flags, sa.Text).like(needle, escape="\\")
     if after is not None:
         at, iid = after
         cond = cond & ((i.c.occurred_at < at) | ((i.c.occurred_at == at) & (i.c.incident_id < iid)))
@@ -134,5 +155,52 @@ async def get_idempotent(
             sa.select(k).where(
                 (k.c.trust_id == trust_id) & (k.c.caller == caller) & (k.c.key == key)
             )
+        )
+    ).first()
+
+
+async def get_revision(
+    conn: AsyncConnection, trust_id: str, incident_id: str, revision: int
+) -> sa.Row | None:
+    """One revision of an incident (callers have checked scope on the incident)."""
+    r = m.incident_revision
+    return (
+        await conn.execute(
+            sa.select(r).where(
+                (r.c.trust_id == trust_id)
+                & (r.c.incident_id == incident_id)
+                & (r.c.revision == revision)
+            )
+        )
+    ).first()
+
+
+async def list_revisions(conn: AsyncConnection, trust_id: str, incident_id: str) -> list[sa.Row]:
+    """Every revision of an incident, oldest first."""
+    r = m.incident_revision
+    stmt = (
+        sa.select(r)
+        .where((r.c.trust_id == trust_id) & (r.c.incident_id == incident_id))
+        .order_by(r.c.revision)
+    )
+    return list((await conn.execute(stmt)).all())
+
+
+async def get_draft(conn: AsyncConnection, principal: Principal, incident_id: str) -> sa.Row | None:
+    """A draft within the caller's scope."""
+    d = m.incident_draft
+    return (
+        await conn.execute(
+            sa.select(d).where(scoped(d, principal) & (d.c.incident_id == incident_id))
+        )
+    ).first()
+
+
+async def get_pupil(conn: AsyncConnection, trust_id: str, pupil_id: str) -> sa.Row | None:
+    """A pupil by Candour id."""
+    p = m.pupil
+    return (
+        await conn.execute(
+            sa.select(p).where((p.c.trust_id == trust_id) & (p.c.pupil_id == pupil_id))
         )
     ).first()

@@ -1,32 +1,38 @@
-"""The incidents API (thin: each route calls one use case)."""
+"""The incidents API: recording, drafts, reading (thin: each route calls one use case)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
+from services.incidents import drafts, service, vocabulary_api
 from services.incidents import repository as repo
-from services.incidents import service
+from services.incidents.audit import audit_trail
 from services.incidents.dependencies import ClockDep, Recorder
-from services.incidents.schemas import EXAMPLE_INCIDENT, Incident, IncidentCreate
+from services.incidents.schemas import EXAMPLE_INCIDENT, Incident, IncidentCreate, IncidentDraft
 from shared.db.session import SessionDep
-from shared.errors import NotFound, problem_responses
+from shared.errors import NotFound, ValidationFailed, problem_response, problem_responses
 from shared.pagination import decode_cursor, encode_cursor
 from shared.schemas import Page
 
-router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
+router = APIRouter(prefix="/v1/incidents", tags=["incidents"], dependencies=[Depends(audit_trail)])
+
+
+def _headers(response: Response, item: Incident | IncidentDraft) -> None:
+    response.headers["Location"] = f"/v1/incidents/{item.incident_id}"
+    response.headers["ETag"] = f'"{item.revision}"'
 
 
 @router.post(
     "",
     status_code=201,
-    response_model=Incident,
+    response_model=Incident | IncidentDraft,
     operation_id="submit_incident",
     responses={
         200: {
-            "description": "Already recorded: a replay, or an unchanged re-send",
+            "description": "Already recorded: a replay, or a re-send (a new revision if changed)",
             "model": Incident,
         },
         **problem_responses(403, 409),
@@ -36,6 +42,7 @@ async def submit_incident(
     conn: SessionDep,
     principal: Recorder,
     clock: ClockDep,
+    request: Request,
     response: Response,
     body: Annotated[
         IncidentCreate,
@@ -49,16 +56,59 @@ async def submit_incident(
         str | None,
         Header(max_length=200, description="Makes a retried create safe: same key, same result"),
     ] = None,
-) -> Incident:
-    """Record a submitted incident; its parent report and reporting follow from the event."""
-    incident, created = await service.submit_incident(
-        conn, principal, body, clock, idempotency_key=idempotency_key
-    )
+) -> Incident | IncidentDraft:
+    """Record a submitted incident (or a draft); its parent report and reporting follow."""
+    try:
+        item, created = await service.submit_incident(
+            conn, principal, body, clock, idempotency_key=idempotency_key
+        )
+    except ValidationFailed as exc:
+        # Nothing was written before the check; keep the count of unmapped labels, then refuse.
+        urn, unmapped = getattr(exc, "school_urn", None), getattr(exc, "unmapped", None)
+        if urn and unmapped:
+            await vocabulary_api.record_unmapped(
+                conn, principal.trust_id, urn, unmapped, clock.now()
+            )
+            request.state.audit_skip = True  # refused: nothing was written
+            return problem_response(exc, request)  # type: ignore[return-value]
+        raise
     if not created:
         response.status_code = 200
-    response.headers["Location"] = f"/v1/incidents/{incident.incident_id}"
-    response.headers["ETag"] = f'"{incident.revision}"'
+    request.state.audit_pupil = getattr(item, "pupil_id", None)
+    _headers(response, item)
+    return item
+
+
+@router.post(
+    "/{incident_id}/submit",
+    response_model=Incident,
+    operation_id="submit_draft",
+    responses=problem_responses(403, 404),
+)
+async def submit_draft(
+    conn: SessionDep, principal: Recorder, clock: ClockDep, incident_id: str, response: Response
+) -> Incident:
+    """Submit a draft: refused, with every gap named, until it is complete."""
+    incident = await drafts.submit_draft(conn, principal, incident_id, clock)
+    _headers(response, incident)
     return incident
+
+
+@router.put(
+    "/{incident_id}/draft",
+    response_model=IncidentDraft,
+    operation_id="replace_draft",
+    responses=problem_responses(403, 404),
+)
+async def replace_draft(
+    conn: SessionDep,
+    principal: Recorder,
+    clock: ClockDep,
+    incident_id: str,
+    body: IncidentCreate,
+) -> IncidentDraft:
+    """Replace a draft's content (it may still be incomplete)."""
+    return await drafts.replace_draft(conn, principal, incident_id, body, clock)
 
 
 @router.get(
@@ -73,8 +123,13 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     school_urn: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    occurred_from: Annotated[datetime | None, Query(description="Inclusive")] = None,
+    occurred_to: Annotated[datetime | None, Query(description="Exclusive")] = None,
+    intervention_type: Annotated[str | None, Query(max_length=60)] = None,
+    status: Annotated[str | None, Query(pattern=r"^(submitted|reviewed|closed)$")] = None,
+    flag: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,60}$")] = None,
 ) -> Page[Incident]:
-    """Incidents of the caller's schools, newest first."""
+    """Incidents of the caller's schools, newest first, filtered."""
     after = None
     if cursor:
         at, iid = decode_cursor(cursor, 2)
@@ -83,7 +138,16 @@ async def list_incidents(
         except ValueError:
             decode_cursor("", 2)
     rows = await repo.list_incidents(
-        conn, principal, limit=limit + 1, after=after, school_urn=school_urn
+        conn,
+        principal,
+        limit=limit + 1,
+        after=after,
+        school_urn=school_urn,
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
+        intervention_type=intervention_type,
+        status=status,
+        flag=flag,
     )
     items = [service.to_incident(r) for r in rows[:limit]]
     next_cursor = None
@@ -95,16 +159,22 @@ async def list_incidents(
 
 @router.get(
     "/{incident_id}",
-    response_model=Incident,
+    response_model=Incident | IncidentDraft,
     operation_id="get_incident",
     responses=problem_responses(403, 404),
 )
 async def get_incident(
-    conn: SessionDep, principal: Recorder, incident_id: str, response: Response
-) -> Incident:
-    """One incident of the caller's schools."""
-    row = await repo.get_incident(conn, principal, incident_id)
-    if row is None:
+    conn: SessionDep,
+    principal: Recorder,
+    clock: ClockDep,
+    incident_id: str,
+    request: Request,
+    response: Response,
+) -> Incident | IncidentDraft:
+    """One incident (or draft) of the caller's schools."""
+    item = await drafts.get_any(conn, principal, incident_id, clock)
+    if item is None:
         raise NotFound("No such incident.")
-    response.headers["ETag"] = f'"{row.revision}"'
-    return service.to_incident(row)
+    request.state.audit_pupil = getattr(item, "pupil_id", None)
+    response.headers["ETag"] = f'"{item.revision}"'
+    return item

@@ -5,47 +5,49 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.incidents import gather
 from services.incidents import models as m
 from services.incidents import repository as repo
-from services.incidents.schemas import Incident, IncidentCreate
-from services.incidents.vocabulary import INTERVENTION_TYPES, is_significant, normalise_label
+from services.incidents.events import age_on, emit_flags, incident_payload
+from services.incidents.record import canonical_sections, check_core, check_record, duration_minutes
+from services.incidents.rules import Facts, evaluate, in_date, pupil_aged_20_plus
+from services.incidents.schemas import Incident, IncidentCreate, IncidentDraft
+from services.incidents.vocabulary import is_significant
 from shared.auth.principal import Principal
 from shared.clock import Clock
 from shared.errors import Conflict, ValidationFailed
-from shared.events.payloads import (
-    IncidentFacts,
-    IncidentSubmittedV1,
-    PupilCharacteristics,
-    ReportContent,
-    SchoolRef,
-)
 from shared.outbox.writer import record_event
 
+RESENT = "re-sent by the source system"
+SECTION_KEYS = (
+    "planned",
+    "location",
+    "activity",
+    "antecedents",
+    "triggers",
+    "risk",
+    "alternatives",
+    "strategies",
+    "interventions",
+    "decision_test",
+    "welfare",
+    "injuries",
+    "aftercare",
+    "parent_report",
+    "people",
+)
 
-def age_on(born: date | None, on: date) -> int | None:
-    """Whole years of age on a date."""
-    if born is None:
-        return None
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
-
-def duration_minutes(start: datetime, end: datetime | None) -> int | None:
-    """Minutes from start to end, rounded up: derived, never typed."""
-    if end is None:
-        return None
-    seconds = (end - start).total_seconds()
-    return int(-(-seconds // 60))
-
-
-def to_incident(row: sa.Row) -> Incident:
+def to_incident(row: Any) -> Incident:
     """The API view of a stored incident."""
+    sections = row.record or {}
     return Incident(
         incident_id=row.incident_id,
         trust_id=row.trust_id,
@@ -68,13 +70,116 @@ def to_incident(row: sa.Row) -> Incident:
         source_id=row.source_id,
         recorded_at=row.recorded_at,
         recorded_by=row.recorded_by,
+        flags=row.flags or [],
+        review=row.review,
+        closed_at=row.closed_at,
+        **{k: sections.get(k) for k in SECTION_KEYS},
     )
+
+
+def input_json(body: IncidentCreate) -> dict[str, Any]:
+    """The body as given, minus its status: what a re-send is compared on."""
+    data = body.model_dump(mode="json", exclude={"status"})
+    return {k: v for k, v in data.items() if v is not None}
 
 
 def request_hash(body: IncidentCreate) -> str:
     """A stable digest of what was asked, to tell a replay from a different request."""
     raw = json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
     return hashlib.sha256(raw).hexdigest()
+
+
+class _RowLike:
+    """Attribute access over a dict, so a freshly written row renders like a read one."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+async def build(
+    conn: AsyncConnection,
+    principal: Principal,
+    body: IncidentCreate,
+    clock: Clock,
+    *,
+    historic: bool,
+    recorded_at: datetime | None = None,
+) -> tuple[dict[str, Any], sa.Row, sa.Row]:
+    """Check a body whole and derive the incident row's values (without id and revision).
+
+    Historic records from an old MIS may hold only the core fields; live submissions must
+    be complete. Every problem is raised at once, each with its JSON pointer.
+    """
+    trust_id = principal.trust_id
+    now = clock.now()
+    look, school, pupil = await gather.lookup(conn, principal, body)
+    thin = historic and body.interventions is None
+    problems = check_core(body, look, now) if thin else check_record(body, look, now)
+    if problems:
+        exc = ValidationFailed("The incident cannot be submitted; see errors.", errors=problems)
+        # The router counts labels that map to nothing, for the trust to map them.
+        exc.unmapped = look.unmapped()  # type: ignore[attr-defined]
+        exc.school_urn = body.school_urn if look.school_ok else None  # type: ignore[attr-defined]
+        raise exc
+    assert school is not None and pupil is not None and body.occurred_at and body.intervention_type
+    assert body.summary is not None and body.school_urn is not None
+    zone = ZoneInfo(school.timezone)
+    local_date = body.occurred_at.astimezone(zone).date()
+    recorded = recorded_at or now
+    settings = await gather.settings_for(conn, trust_id, school.urn)
+    refs = {ref for iv in body.interventions or [] for ref in iv.staff or []}
+    training = await gather.training_of(conn, trust_id, school.urn, refs)
+    sections = None
+    if not thin:
+        in_date_map: dict[str, bool | None] = {}
+        for n, iv in enumerate(body.interventions or []):
+            tech = look.techniques.get(iv.technique) if iv.technique else None
+            for ref in iv.staff or []:
+                in_date_map[f"{n}:{ref}"] = in_date(training.get(ref, []), tech, local_date)
+        sections = canonical_sections(body, look, in_date_map)
+        staff = {
+            s["staff_ref"]: {"staff_ref": s["staff_ref"], "name": s["name"]}
+            for iv in sections["interventions"]
+            for s in iv["staff"]
+        }
+        sections["people"] = {
+            "pupil_name": pupil.preferred_name or pupil.legal_first_name,
+            "pupil_legal_name": f"{pupil.legal_first_name} {pupil.legal_last_name}",
+            "staff": list(staff.values()),
+        }
+    facts = Facts(
+        record=sections or {},
+        incident_local_date=local_date,
+        recorded_local_date=recorded.astimezone(zone).date(),
+        occurred_at=body.occurred_at,
+        ended_at=body.ended_at,
+        recorded_at=recorded,
+        pupil_age=age_on(pupil.date_of_birth, local_date),
+        handling_plan=pupil.handling_plan,
+        training=training,
+        settings=settings,
+        historic=historic,
+    )
+    flags = pupil_aged_20_plus(facts) if thin else evaluate(facts)
+    trust_row = (await conn.execute(sa.select(m.trust).where(m.trust.c.trust_id == trust_id))).one()
+    values: dict[str, Any] = {
+        "trust_id": trust_id,
+        "school_urn": body.school_urn,
+        "pupil_id": pupil.pupil_id,
+        "occurred_at": body.occurred_at,
+        "ended_at": body.ended_at,
+        "local_date": local_date.isoformat(),
+        "intervention_type": look.types[body.intervention_type],
+        "intervention_label": body.intervention_type,
+        "vocabulary_version": trust_row.vocabulary_version,
+        "summary": body.summary,
+        "historic": historic,
+        "source_system": body.source_system,
+        "source_id": body.source_id,
+        "record": sections,
+        "flags": flags,
+    }
+    return values, school, pupil
 
 
 async def submit_incident(
@@ -85,13 +190,15 @@ async def submit_incident(
     *,
     idempotency_key: str | None = None,
     historic: bool = False,
-) -> tuple[Incident, bool]:
-    """Record a submitted incident and its ``incident.submitted.v1`` event.
+    incident_id: str | None = None,
+) -> tuple[Incident | IncidentDraft, bool]:
+    """Record an incident (or keep a draft) and emit its events.
 
-    Returns the incident and whether it was created (False: a replay of the same request
-    or an unchanged re-send of the same source record). Every problem with the body is
-    reported at once, each with its JSON pointer.
+    Returns the record and whether it was created (False: a replay of the same request,
+    or a re-send of the same source record, which becomes a new revision if it changed).
     """
+    from services.incidents import drafts  # drafts build on this module
+
     trust_id = principal.trust_id
     digest = request_hash(body)
     if idempotency_key:
@@ -102,179 +209,101 @@ async def submit_incident(
                     "This Idempotency-Key was used for a different request body.",
                     errors=[{"pointer": "#/header/Idempotency-Key", "detail": "key reused"}],
                 )
-            row = await repo.get_incident(conn, principal, previous.incident_id)
-            if row is not None:
-                return to_incident(row), False
-
-    problems: list[dict[str, str]] = []
-    now = clock.now()
-    school = None
-    if principal.may_see_school(body.school_urn):
-        school = await repo.get_school(conn, trust_id, body.school_urn)
-    if school is None:
-        problems.append(
-            {
-                "pointer": "/school_urn",
-                "detail": "not a school of your trust that you may record for",
-            }
-        )
-    pupil = None
-    if school is not None:
-        pupil = await repo.get_pupil_by_ref(conn, trust_id, body.school_urn, body.pupil_ref)
-        if pupil is None:
-            problems.append(
-                {"pointer": "/pupil_ref", "detail": "no pupil with this reference at the school"}
-            )
-    if body.occurred_at > now:
-        problems.append({"pointer": "/occurred_at", "detail": "is in the future"})
-    if body.ended_at is not None:
-        if body.ended_at < body.occurred_at:
-            problems.append({"pointer": "/ended_at", "detail": "is before occurred_at"})
-        if body.ended_at > now:
-            problems.append({"pointer": "/ended_at", "detail": "is in the future"})
-    code = None
-    label = normalise_label(body.intervention_type)
-    if label in INTERVENTION_TYPES:
-        code = label
-    elif school is not None:
-        code = await repo.resolve_label(conn, trust_id, body.school_urn, "intervention_type", label)
-    if code is None:
-        problems.append(
-            {
-                "pointer": "/intervention_type",
-                "detail": "neither a trust vocabulary code nor a label mapped to one",
-            }
-        )
-    if bool(body.source_system) != bool(body.source_id):
-        pointer = "/source_id" if body.source_system else "/source_system"
-        problems.append({"pointer": pointer, "detail": "source_system and source_id go together"})
-    if problems:
-        raise ValidationFailed("The incident cannot be submitted; see errors.", errors=problems)
-    assert school is not None and pupil is not None and code is not None
-
-    if body.source_system and body.source_id:
-        existing = await repo.find_by_source(
-            conn, trust_id, body.school_urn, body.source_system, body.source_id
-        )
-        if existing is not None:
-            same = (
-                existing.occurred_at == body.occurred_at
-                and existing.ended_at == body.ended_at
-                and existing.intervention_label == body.intervention_type
-                and existing.summary == body.summary
-                and existing.pupil_id == pupil.pupil_id
-            )
-            if same:
-                return to_incident(existing), False
-            raise Conflict(
-                "A different record with this source_system and source_id exists; "
-                "send changes as an amendment.",
-                errors=[{"pointer": "/source_id", "detail": "already recorded with other content"}],
-            )
-
-    trust_row = (await conn.execute(sa.select(m.trust).where(m.trust.c.trust_id == trust_id))).one()
-    zone = ZoneInfo(school.timezone)
-    local_date = body.occurred_at.astimezone(zone).date()
-    incident_id = str(uuid.uuid4())
-    values: dict[str, Any] = {
-        "trust_id": trust_id,
-        "incident_id": incident_id,
-        "school_urn": body.school_urn,
-        "pupil_id": pupil.pupil_id,
-        "status": "submitted",
-        "revision": 1,
-        "occurred_at": body.occurred_at,
-        "ended_at": body.ended_at,
-        "local_date": local_date.isoformat(),
-        "intervention_type": code,
-        "intervention_label": body.intervention_type,
-        "vocabulary_version": trust_row.vocabulary_version,
-        "summary": body.summary,
-        "historic": historic,
-        "source_system": body.source_system,
-        "source_id": body.source_id,
-        "recorded_at": now,
-        "recorded_by": principal.subject,
-    }
-    await conn.execute(m.incident.insert().values(**values))
-    incident = to_incident(_RowLike({**values, "pupil_ref": pupil.mis_ref}))  # type: ignore[arg-type]
-    await conn.execute(
-        m.incident_revision.insert().values(
-            trust_id=trust_id,
-            incident_id=incident_id,
-            revision=1,
-            body=incident.model_dump(mode="json"),
-            author=principal.subject,
-            reason="submitted",
-            created_at=now,
-        )
-    )
-    if idempotency_key:
+            found = await drafts.get_any(conn, principal, previous.incident_id, clock)
+            if found is not None:
+                return found, False
+    if body.status == "draft":
+        result: Incident | IncidentDraft = await drafts.save_draft(conn, principal, body, clock)
+        created = True
+    else:
+        result, created = await _submit(conn, principal, body, clock, historic, incident_id)
+    if idempotency_key and created:
         await conn.execute(
             m.idempotency_key.insert().values(
                 trust_id=trust_id,
                 caller=principal.subject,
                 key=idempotency_key,
                 request_hash=digest,
-                incident_id=incident_id,
-                created_at=now,
+                incident_id=result.incident_id,
+                created_at=clock.now(),
             )
         )
-    payload = IncidentSubmittedV1(
-        incident=IncidentFacts(
-            incident_id=incident_id,
-            revision=1,
-            status="submitted",
-            occurred_at=body.occurred_at,
-            ended_at=body.ended_at,
-            duration_minutes=incident.duration_minutes,
-            local_date=local_date.isoformat(),
-            intervention_type=code,
-            intervention_label=body.intervention_type,
-            vocabulary_version=trust_row.vocabulary_version,
-            significant=is_significant(code),
-            historic=historic,
-            recorded_at=now,
-            source_system=body.source_system,
-        ),
-        pupil=PupilCharacteristics(
-            pupil_id=pupil.pupil_id,
-            sen_provision=pupil.sen_provision,
-            year_group=pupil.year_group,
-            gender=pupil.gender,
-            fsm_eligible=pupil.fsm_eligible,
-            ethnicity=pupil.ethnicity,
-            age_years=age_on(pupil.date_of_birth, local_date),
-        ),
-        school=SchoolRef(
-            urn=school.urn,
-            name=school.name,
-            timezone=school.timezone,
-            setting_type=school.setting_type,
-            phone=school.phone,
-            email=school.email,
-        ),
-        report=ReportContent(
-            pupil_name=pupil.preferred_name or pupil.legal_first_name,
-            summary=body.summary,
-        ),
+    return result, created
+
+
+async def _submit(
+    conn: AsyncConnection,
+    principal: Principal,
+    body: IncidentCreate,
+    clock: Clock,
+    historic: bool,
+    incident_id: str | None,
+) -> tuple[Incident, bool]:
+    values, school, pupil = await build(conn, principal, body, clock, historic=historic)
+    if body.source_system and body.source_id and body.school_urn:
+        existing = await repo.find_by_source(
+            conn, principal.trust_id, body.school_urn, body.source_system, body.source_id
+        )
+        if existing is not None:
+            latest = await repo.get_revision(
+                conn, principal.trust_id, existing.incident_id, existing.revision
+            )
+            if latest is not None and (latest.body or {}).get("input") == input_json(body):
+                return to_incident(existing), False
+            from services.incidents.lifecycle import apply_amendment
+
+            amended = await apply_amendment(
+                conn, principal, existing, body, clock, reason=RESENT, expected=existing.revision
+            )
+            return amended, False
+    now = clock.now()
+    values.update(
+        incident_id=incident_id or str(uuid.uuid4()),
+        status="submitted",
+        revision=1,
+        recorded_at=now,
+        recorded_by=principal.subject,
     )
+    await conn.execute(m.incident.insert().values(**values))
+    incident = to_incident(
+        _RowLike({**values, "pupil_ref": pupil.mis_ref, "review": None, "closed_at": None})
+    )
+    await add_revision(conn, values, body, incident, principal.subject, "submitted", None, now)
     await record_event(
         conn,
         m.outbox,
         type="incident.submitted.v1",
-        trust_id=trust_id,
-        school_urn=body.school_urn,
-        subject_id=incident_id,
+        trust_id=principal.trust_id,
+        school_urn=school.urn,
+        subject_id=values["incident_id"],
         subject_revision=1,
         occurred_at=now,
-        payload=payload,
+        payload=incident_payload(values, school, pupil),
     )
+    await emit_flags(conn, values, school, now)
     return incident, True
 
 
-class _RowLike:
-    """Attribute access over a dict, so a freshly written row renders like a read one."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
+async def add_revision(
+    conn: AsyncConnection,
+    values: dict[str, Any],
+    body: IncidentCreate,
+    incident: Incident,
+    author: str,
+    reason: str,
+    changed: list[str] | None,
+    now: datetime,
+) -> None:
+    """Keep a revision whole: the body as given and the record as it then stood."""
+    await conn.execute(
+        m.incident_revision.insert().values(
+            trust_id=values["trust_id"],
+            incident_id=values["incident_id"],
+            revision=values["revision"],
+            body={"input": input_json(body), "incident": incident.model_dump(mode="json")},
+            author=author,
+            reason=reason,
+            changed_fields=changed,
+            created_at=now,
+        )
+    )

@@ -36,3 +36,69 @@ def normalise_label(label: str) -> str:
 def is_significant(code: str) -> bool:
     """Whether an intervention type is a significant incident (triggers a parent report)."""
     return INTERVENTION_TYPES[code][1]
+
+
+# Positions of the pupil during a hold (DOMAIN §5); ground positions are time-limited.
+POSITIONS = ("standing", "seated", "kneeling", "ground_supine", "ground_prone")
+GROUND_POSITIONS = frozenset({"ground_supine", "ground_prone"})
+
+# Canonical techniques and holds: code -> (meaning, restricts breathing or circulation?)
+TECHNIQUES: dict[str, tuple[str, bool]] = {
+    "guide": ("Guiding or escorting with an open hand", False),
+    "single_elbow": ("One adult holding at the elbow", False),
+    "double_elbow": ("Two adults each holding at an elbow", False),
+    "figure_of_four": ("Arm held in a figure-of-four", False),
+    "wrap": ("Standing wrap from behind", False),
+    "seated_wrap": ("Seated wrap from behind", False),
+    "supine_hold": ("Held face up on the ground", False),
+    "prone_hold": ("Held face down on the ground", False),
+    "basket_hold": ("Arms crossed across the chest and held", True),
+    "neck_pressure": ("Any pressure to the neck", True),
+    "abdominal_pressure": ("Any pressure to the abdomen", True),
+    "pain_compliance": ("Pain used to gain compliance", False),
+    "locked_room": ("Kept in a room the pupil may not leave", False),
+    "device": ("A mechanical device restricting movement", False),
+}
+# Techniques the trust prohibits whatever a provider teaches (DOMAIN §4); trusts add more.
+ALWAYS_PROHIBITED_TECHNIQUES = frozenset({"basket_hold", "neck_pressure", "abdominal_pressure"})
+DEFAULT_PROHIBITED_TECHNIQUES = ("prone_hold", "pain_compliance")
+
+# Purposes for which force may lawfully be used; the last two are prohibited.
+PURPOSES = (
+    "prevent_injury",
+    "prevent_offence",
+    "prevent_damage",
+    "prevent_disorder",
+    "punishment",
+    "compliance",
+)
+PROHIBITED_PURPOSES = frozenset({"punishment", "compliance"})
+
+STRATEGIES: dict[str, str] = {
+    "verbal_reassurance": "Calm talk, reassurance",
+    "distraction": "Distraction or diversion",
+    "choices": "Offering choices",
+    "calm_space": "Offering a calm space",
+    "change_of_adult": "A change of adult",
+    "removing_audience": "Moving other pupils away",
+    "planned_ignoring": "Planned ignoring",
+    "humour": "Humour",
+}
+
+# Training providers' hold names mapped trust-wide onto canonical techniques.
+DEFAULT_TECHNIQUE_LABELS: dict[str, str] = {
+    "team teach single elbow": "single_elbow",
+    "team teach double elbow": "double_elbow",
+    "team teach figure of four": "figure_of_four",
+    "mapa children's control position": "wrap",
+    "team teach seated wrap": "seated_wrap",
+    "escort": "guide",
+    "caring c": "guide",
+    "quiet room": "locked_room",
+}
+DEFAULT_STRATEGY_LABELS: dict[str, str] = {
+    "reassurance": "verbal_reassurance",
+    "calm area": "calm_space",
+    "offered the calm area": "calm_space",
+    "time to calm": "calm_space",
+}

@@ -8,7 +8,7 @@ by roles allowed pupil-level data.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -64,11 +64,63 @@ class IncidentFacts(_Payload):
     source_system: str | None = None
 
 
+class ReportIntervention(_Payload):
+    """One intervention as the written report describes it: type and degree, how long."""
+
+    type: str
+    technique: str | None = None
+    position: str | None = None
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    duration_minutes: int = Field(ge=0)
+    staff_count: int = Field(ge=0)
+
+
 class ReportContent(_Payload):
     """What the written parent report says (pupil-level; restricted roles only)."""
 
     pupil_name: str
     summary: str
+    location: str | None = None
+    reason: str | None = Field(default=None, description="Why it was necessary")
+    interventions: list[ReportIntervention] = Field(default_factory=list)
+    injuries: list[str] = Field(default_factory=list, description="Injuries to the pupil")
+    support_offered: str | None = None
+
+
+class FlagFacts(_Payload):
+    """A rule's finding on a record."""
+
+    code: str
+    severity: Literal["info", "warning", "serious"]
+    detail: str
+    pointer: str | None = None
+
+
+class ParentReportInstruction(_Payload):
+    """What the recorder said about telling parents."""
+
+    required: bool = Field(description="False for a pupil aged 20 or over")
+    already_told_in_writing: bool = False
+    told_at: AwareDatetime | None = None
+    safeguarding_hold: bool = Field(
+        default=False, description="Hold for the DSL: send nothing until released"
+    )
+
+
+class RecordFacts(_Payload):
+    """The record's comparable facts for reporting: no names, no free text."""
+
+    planned: bool | None = None
+    risk_to: list[str] = Field(default_factory=list)
+    risk_severity: str | None = None
+    strategies: list[str] = Field(default_factory=list)
+    interventions: list[ReportIntervention] = Field(default_factory=list)
+    injury_count: int = Field(default=0, ge=0)
+    pupil_injured: bool = False
+    staff_injured: bool = False
+    riddor_reportable: bool = False
+    medical_check: bool | None = None
 
 
 class IncidentSubmittedV1(_Payload):
@@ -78,12 +130,126 @@ class IncidentSubmittedV1(_Payload):
     pupil: PupilCharacteristics
     school: SchoolRef
     report: ReportContent
+    record: RecordFacts | None = None
+    flags: list[FlagFacts] = Field(default_factory=list)
+    parent_report: ParentReportInstruction | None = None
+
+
+class Amendment(_Payload):
+    """Who changed what, and why."""
+
+    revision: int = Field(ge=2)
+    author: str
+    reason: str
+    changed_fields: list[str]
+    material: bool = Field(description="A change parents must be told about")
+
+
+class IncidentAmendedV1(IncidentSubmittedV1):
+    """A submitted incident was amended: the new revision, whole, with what changed."""
+
+    amendment: Amendment
+
+
+class IncidentReviewedV1(_Payload):
+    """A school lead or DSL reviewed an incident (or closed it)."""
+
+    incident_id: str
+    revision: int = Field(ge=1)
+    status: Literal["reviewed", "closed"]
+    reviewed_at: AwareDatetime
+    reviewer_role: str
+    outcome: str | None = None
+    support_plan_changed: bool = False
+    handling_plan_changed: bool = False
+
+
+class PracticeFlaggedV1(_Payload):
+    """Rules flagged a record: stored on it, escalated by severity."""
+
+    incident_id: str
+    revision: int = Field(ge=1)
+    pupil_id: str
+    occurred_at: AwareDatetime
+    local_date: str
+    setting_type: SettingType
+    severity: Literal["info", "warning", "serious"]
+    flags: list[FlagFacts]
+    historic: bool = False
 
 
 class SchoolRegisteredV1(_Payload):
     """A school joined the trust's registry, or its details changed."""
 
     school: SchoolRef
+
+
+class PupilUpdatedV1(_Payload):
+    """A pupil's registry entry was created or changed (characteristics only, no names)."""
+
+    school_urn: str = Field(pattern=r"^\d{6}$")
+    pupil: PupilCharacteristics
+    date_of_birth: str | None = Field(default=None, description="For age at an incident")
+    fsm_ever6: bool | None = None
+    handling_plan_on_file: bool = False
+
+
+class StaffUpdatedV1(_Payload):
+    """A member of staff was registered or changed; the contact is for alerts."""
+
+    school_urn: str = Field(pattern=r"^\d{6}$")
+    staff_ref: str
+    role: str | None = None
+    alert_email: str | None = None
+    alert_phone: str | None = None
+
+
+class TrainingRecordedV1(_Payload):
+    """A training record of a member of staff."""
+
+    school_urn: str = Field(pattern=r"^\d{6}$")
+    staff_ref: str
+    provider: str
+    course: str
+    certification: str | None = None
+    techniques: list[str]
+    completed_date: str
+    expiry_date: str
+
+
+class RollUpdatedV1(_Payload):
+    """A school's roll for an academic year: the denominators reporting needs."""
+
+    school_urn: str = Field(pattern=r"^\d{6}$")
+    academic_year: str = Field(pattern=r"^\d{4}/\d{2}$")
+    total: int = Field(ge=0)
+    counts: dict[str, dict[str, int]] = Field(
+        description="Per characteristic (sen_provision, fsm_eligible, ...), counts by value"
+    )
+
+
+class TrustSettingsChangedV1(_Payload):
+    """The trust's settings, or one school's overrides, changed."""
+
+    school_urn: str | None = Field(default=None, description="Set for a school's overrides")
+    settings: dict[str, Any]
+    effective: dict[str, Any] = Field(description="The settings now in force for the scope")
+
+
+class SchoolAuditRecordedV1(_Payload):
+    """A trust lead recorded the policy and data audit of a school."""
+
+    school_urn: str = Field(pattern=r"^\d{6}$")
+    answers: dict[str, Any]
+    recorded_at: AwareDatetime
+
+
+class VocabularyPublishedV1(_Payload):
+    """A new version of the trust vocabulary and its label mappings was published."""
+
+    version: int = Field(ge=1)
+    mappings: int = Field(ge=0, description="Mappings in force in this version")
+    published_at: AwareDatetime
 
 
 class ParentReportSentV1(_Payload):

@@ -13,7 +13,17 @@ from shared.events import payloads as p
 
 EVENT_TYPES: dict[str, type[BaseModel]] = {
     "incident.submitted.v1": p.IncidentSubmittedV1,
+    "incident.amended.v1": p.IncidentAmendedV1,
+    "incident.reviewed.v1": p.IncidentReviewedV1,
+    "practice.flagged.v1": p.PracticeFlaggedV1,
     "school.registered.v1": p.SchoolRegisteredV1,
+    "school.audit_recorded.v1": p.SchoolAuditRecordedV1,
+    "pupil.updated.v1": p.PupilUpdatedV1,
+    "staff.updated.v1": p.StaffUpdatedV1,
+    "training.recorded.v1": p.TrainingRecordedV1,
+    "roll.updated.v1": p.RollUpdatedV1,
+    "trust.settings_changed.v1": p.TrustSettingsChangedV1,
+    "vocabulary.published.v1": p.VocabularyPublishedV1,
     "parent_report.sent.v1": p.ParentReportSentV1,
     "client.revoked.v1": p.ClientRevokedV1,
 }
