@@ -15,6 +15,12 @@ EVENT_TYPES: dict[str, type[BaseModel]] = {
     "incident.submitted.v1": p.IncidentSubmittedV1,
     "school.registered.v1": p.SchoolRegisteredV1,
     "parent_report.sent.v1": p.ParentReportSentV1,
+    "parent_report.delivered.v1": p.ParentReportDeliveredV1,
+    "parent_report.failed.v1": p.ParentReportFailedV1,
+    "parent_report.escalated.v1": p.ParentReportEscalatedV1,
+    "parent_report.completed.v1": p.ParentReportCompletedV1,
+    "parent_report.held.v1": p.ParentReportHeldV1,
+    "parent_report.withheld.v1": p.ParentReportWithheldV1,
 }
 
 
