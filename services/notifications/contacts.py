@@ -25,6 +25,8 @@ async def upsert_contact(
     mobile: str | None = None,
     preferred_channel: str = "email",
     do_not_contact: bool = False,
+    do_not_contact_reason: str | None = None,
+    language: str = "en",
 ) -> None:
     """Insert or replace one contact."""
     c = m.contact
@@ -39,6 +41,8 @@ async def upsert_contact(
         "mobile": mobile,
         "preferred_channel": preferred_channel,
         "do_not_contact": do_not_contact,
+        "do_not_contact_reason": do_not_contact_reason,
+        "language": language,
         "updated_at": clock.now(),
     }
     key = (c.c.trust_id == trust_id) & (c.c.contact_id == contact_id)
@@ -46,3 +50,41 @@ async def upsert_contact(
         await conn.execute(c.insert().values(trust_id=trust_id, contact_id=contact_id, **values))
     else:
         await conn.execute(c.update().where(key).values(**values))
+
+
+async def upsert_escalation_contact(
+    conn: AsyncConnection,
+    clock: Clock,
+    trust_id: str,
+    *,
+    school_urn: str,
+    role: str,
+    staff_id: str,
+    name: str,
+    email: str | None = None,
+    mobile: str | None = None,
+    active: bool = True,
+) -> None:
+    """Insert or replace one named member of staff alerted when a report is at risk."""
+    e = m.escalation_contact
+    values = {
+        "name": name,
+        "email": email,
+        "mobile": mobile,
+        "active": active,
+        "updated_at": clock.now(),
+    }
+    key = (
+        (e.c.trust_id == trust_id)
+        & (e.c.school_urn == school_urn)
+        & (e.c.role == role)
+        & (e.c.staff_id == staff_id)
+    )
+    if (await conn.execute(sa.select(e.c.staff_id).where(key))).first() is None:
+        await conn.execute(
+            e.insert().values(
+                trust_id=trust_id, school_urn=school_urn, role=role, staff_id=staff_id, **values
+            )
+        )
+    else:
+        await conn.execute(e.update().where(key).values(**values))
