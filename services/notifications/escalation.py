@@ -21,6 +21,7 @@ from services.notifications import ledger, sending
 from services.notifications import models as m
 from services.notifications.providers.base import UNKNOWN, Provider, SendResult
 from shared.bus.subscriptions import queue_name
+from shared.clock import utcnow
 from shared.events import payloads as p
 from shared.runtime import ServiceContext
 
@@ -312,7 +313,6 @@ async def run_step(
                     ),
                 )
     await send_created(ctx, provider, trust_id, report_id)
-    await schedule_report(ctx, trust_id, report_id)
     return outcome
 
 
@@ -350,7 +350,8 @@ async def run_due(
     if trust_id and report_id:
         cond = cond & (s.c.trust_id == trust_id) & (s.c.report_id == report_id)
     ran = 0
-    for _ in range(10):  # a step may make another due at once (initial -> initial_sms)
+    touched: set[tuple[str, str]] = set()
+    for _ in range(10):  # a step may make another due at once (a bounce -> the fallback)
         async with ctx.db.engine.connect() as conn:
             due = (
                 await conn.execute(
@@ -365,6 +366,9 @@ async def run_due(
         for t, r, step in due:
             if await run_step(ctx, provider, t, r, step) is not None:
                 ran += 1
+                touched.add((t, r))
+    for t, r in sorted(touched):
+        await schedule_report(ctx, t, r)  # steps planned or moved by what ran
     return ran
 
 
@@ -438,6 +442,9 @@ async def schedule_report(ctx: ServiceContext, trust_id: str, report_id: str) ->
                 report_id,
                 _job_id=f"{WAKE_JOB}:{trust_id}:{report_id}:{step}:{int(due_at.timestamp())}",
                 _defer_until=due_at,
+                # Redis keeps real time: a wake-up due in the (injected clock's) past
+                # still needs a positive lifetime, or arq drops the job's body.
+                _expires=timedelta(days=1) + max(timedelta(0), due_at - utcnow()),
                 _queue_name=queue_name("notifications"),
             )
             n += 1

@@ -200,8 +200,8 @@ def make_consumer(ctx: ServiceContext, provider: Provider) -> Handler:
         applied = await consume_once(ctx.db, m.inbox, CONSUMER, envelope, apply, ctx.clock)
         for report_id in created:
             try:
-                await escalation.schedule_report(ctx, envelope.trust_id, report_id)
                 await escalation.run_due(ctx, provider, envelope.trust_id, report_id)
+                await escalation.schedule_report(ctx, envelope.trust_id, report_id)
             except Exception:
                 # The steps are in the database; the sweeper runs them on its next pass.
                 log.exception(

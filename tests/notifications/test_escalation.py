@@ -22,8 +22,9 @@ from tests.notifications.conftest import (
 LONDON = ZoneInfo("Europe/London")
 
 
-def local(day: str, hh: int, mm: int = 0) -> datetime:
-    return datetime.combine(datetime.fromisoformat(day).date(), time(hh, mm), LONDON)
+def local(day: str, hh: int, mm: int = 0, ss: int = 0) -> datetime:
+    """A London wall-clock time on ``day``."""
+    return datetime.combine(datetime.fromisoformat(day).date(), time(hh, mm, ss), LONDON)
 
 
 async def test_ten_oclock_incident_email_and_sms_delivered_met(notif, provider, clock, smtp):
