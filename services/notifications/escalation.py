@@ -215,6 +215,26 @@ async def _act(conn: AsyncConnection, report: sa.Row, step: str, now: datetime) 
     return ("alerted" if made else "no escalation contact on record"), made
 
 
+async def _resend(
+    conn: AsyncConnection, report: sa.Row, step: str, now: datetime
+) -> tuple[str, int]:
+    contact = await _contact(conn, report.trust_id, report.contact_id)
+    if contact is None or contact.do_not_contact or not contact.email:
+        return "no email address", 0
+    made = await sending.add_message(
+        conn,
+        report,
+        step=step,
+        channel="email",
+        purpose="report",
+        recipient_kind="parent",
+        recipient_ref=contact.contact_id,
+        address=contact.email,
+        now=now,
+    )
+    return ("done" if made else "already sent"), int(bool(made))
+
+
 async def _plan_pursuit(conn: AsyncConnection, report: sa.Row, day: Any) -> None:
     policy = await cl.policy_for(conn, report.trust_id, report.school_urn)
     await add_step(
@@ -265,8 +285,10 @@ async def run_step(
         report = await ledger.load(conn, trust_id, report_id)
         assert report is not None
         kind = step.split(":", 1)[0]
-        if not ledger.is_open(report):
+        if not ledger.is_open(report) and not (kind == "resend" and report.status != "withheld"):
             outcome, made = "skipped", 0
+        elif kind == "resend":
+            outcome, made = await _resend(conn, report, step, now)
         elif report.hold and kind in ("initial", "initial_sms", "fallback", "next_contact"):
             outcome, made = "skipped", 0  # replanned on release
         elif kind in ("alert_dsl", "alert_trust") and report.verbal_at is not None:

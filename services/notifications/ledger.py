@@ -7,6 +7,7 @@ SMS alone carries no written details. A report missed at the deadline stays open
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from shared.events import payloads as p
 from shared.outbox.writer import record_event
 
 OPEN_STATUSES = ("held", "awaiting_approval", "queued", "sent")
-WRITTEN = frozenset({"email", "letter", "in_person_written"})
+WRITTEN = frozenset({"email", "letter", "local_authority"})
 
 
 def report_key(trust_id: str, report_id: str) -> sa.ColumnElement[bool]:
@@ -48,7 +49,8 @@ async def note(
     await conn.execute(
         m.report_event.insert().values(
             trust_id=report.trust_id,
-            event_id=str(uuid.uuid4()),
+            # Time-ordered ids keep entries of the same instant in the order they happened.
+            event_id=f"{time.time_ns():020d}-{uuid.uuid4().hex[:15]}",
             report_id=report.report_id,
             at=at,
             kind=kind,
