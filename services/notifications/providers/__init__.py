@@ -7,10 +7,19 @@ from email.message import EmailMessage
 
 from services.notifications.providers.base import FINAL, Provider, SendResult
 from services.notifications.providers.dev import DevFileProvider
+from services.notifications.providers.notify import NotifyProvider
 from services.notifications.providers.smtp import SmtpProvider
 from shared.config import Settings
 
-__all__ = ["FINAL", "DevFileProvider", "Provider", "Routed", "SendResult", "SmtpProvider"]
+__all__ = [
+    "FINAL",
+    "DevFileProvider",
+    "NotifyProvider",
+    "Provider",
+    "Routed",
+    "SendResult",
+    "SmtpProvider",
+]
 
 
 class Routed:
@@ -38,8 +47,18 @@ class Routed:
 
 
 def provider_for(settings: Settings) -> Provider:
-    """The configured provider: SMTP for email when a host is set, else the development files."""
-    dev = DevFileProvider(settings.outbox_dir)
+    """The configured provider: Notify and/or SMTP when set, else the development files.
+
+    With both, email goes by SMTP and SMS by Notify; SMTP alone sends SMS to the files.
+    """
+    dev: Provider = DevFileProvider(settings.outbox_dir)
+    if settings.notify_api_key:
+        dev = NotifyProvider(
+            settings.notify_api_key,
+            base_url=settings.notify_base_url,
+            email_template_id=settings.notify_email_template_id,
+            sms_template_id=settings.notify_sms_template_id,
+        )
     if settings.smtp_host:
         smtp = SmtpProvider(
             settings.smtp_host,
