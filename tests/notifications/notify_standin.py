@@ -153,7 +153,7 @@ class NotifyStandIn:
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
+        while not self._server.started:  # noqa: ASYNC110 (uvicorn offers no started event)
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
