@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications import clock as cl
-from services.notifications import escalation, ledger
+from services.notifications import ledger, steps
 from services.notifications import models as m
 from shared.auth.principal import Principal
 from shared.errors import Conflict, ValidationFailed
@@ -38,7 +38,7 @@ async def release(
         role=principal.role,
     )
     policy = await cl.policy_for(conn, report.trust_id, report.school_urn)
-    await escalation.plan_sending(conn, report, policy, now)
+    await steps.plan_sending(conn, report, policy, now)
     return report
 
 
@@ -136,8 +136,8 @@ async def _require_local_authority(conn: AsyncConnection, parent: sa.Row, now: d
     assert la is not None
     await ledger.note(conn, la, now, "created", status="queued", reason="no parent may be told")
     policy = await cl.policy_for(conn, la.trust_id, la.school_urn)
-    await escalation.plan_clock(conn, la, policy, now)
-    await escalation.add_step(conn, la, "alert_la", now)
+    await steps.plan_clock(conn, la, policy, now)
+    await steps.add_step(conn, la, "alert_la", now)
 
 
 async def record_contact(
@@ -233,6 +233,6 @@ async def resend(conn: AsyncConnection, report: sa.Row, principal: Principal, no
         )
     )
     step = f"resend:{int(n or 0) + 1}"
-    await escalation.add_step(conn, report, step, now)
+    await steps.add_step(conn, report, step, now)
     await ledger.note(conn, report, now, "resend_requested", step=step, by=principal.subject)
     return step

@@ -2,11 +2,51 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications import models as m
 from shared.clock import Clock
+
+RELATIONSHIPS = (
+    "mother",
+    "father",
+    "parent",
+    "step_parent",
+    "carer",
+    "foster_carer",
+    "guardian",
+    "grandparent",
+    "other_relative",
+    "social_worker",
+    "virtual_school_head",
+    "other",
+)
+_UK_MOBILE = re.compile(r"^\+447\d{9}$")
+_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+
+
+def normalise_mobile(raw: str) -> str:
+    """E.164 for a mobile number; UK numbers (07..., +44 7..., 0044 7...) must be UK mobiles.
+
+    Raises ValueError with a message fit for the caller.
+    """
+    compact = re.sub(r"[\s\-().]", "", raw)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    elif compact.startswith("0"):
+        compact = "+44" + compact[1:]
+    elif compact.startswith("44"):
+        compact = "+" + compact
+    if compact.startswith("+440"):  # +44 (0)7700 ...
+        compact = "+44" + compact[4:]
+    if not _E164.match(compact):
+        raise ValueError("not a phone number in international (E.164) or UK form")
+    if compact.startswith("+44") and not _UK_MOBILE.match(compact):
+        raise ValueError("not a UK mobile number (07 followed by 9 digits)")
+    return compact
 
 
 async def upsert_contact(

@@ -8,6 +8,7 @@ from services.notifications import models
 from services.notifications.config import SERVICE
 from services.notifications.router import router
 from services.notifications.router_actions import router as actions_router
+from services.notifications.router_contacts import router as contacts_router
 from services.notifications.router_providers import router as providers_router
 from shared.config import Settings
 from shared.outbox.feed import feed_router
@@ -28,5 +29,11 @@ def create_app(ctx: ServiceContext | None = None, settings: Settings | None = No
         settings,
         title="Candour notifications",
         description=DESCRIPTION,
-        routers=[router, actions_router, providers_router, feed_router(SERVICE, models.outbox)],
+        routers=[
+            router,
+            actions_router,
+            contacts_router,
+            providers_router,
+            feed_router(SERVICE, models.outbox),
+        ],
     )

@@ -95,3 +95,62 @@ async def details(
         )
     ).all()
     return list(messages), list(steps), list(events)
+
+
+async def find_contact(
+    conn: AsyncConnection, principal: Principal, contact_id: str
+) -> tuple[sa.Row | None, bool]:
+    """A contact by id: (row if within scope, whether it exists at all in the trust)."""
+    c = m.contact
+    row = (
+        await conn.execute(
+            sa.select(c).where(
+                (c.c.trust_id == principal.trust_id) & (c.c.contact_id == contact_id)
+            )
+        )
+    ).first()
+    if row is None:
+        return None, False
+    return (row if principal.may_see_school(row.school_urn) else None), True
+
+
+async def pupil_contacts(
+    conn: AsyncConnection, principal: Principal, pupil_id: str
+) -> list[sa.Row]:
+    """A pupil's contacts within scope, by priority."""
+    c = m.contact
+    return list(
+        (
+            await conn.execute(
+                sa.select(c)
+                .where(scoped(c, principal) & (c.c.pupil_id == pupil_id))
+                .order_by(c.c.priority, c.c.contact_id)
+            )
+        ).all()
+    )
+
+
+async def staff_for_school(conn: AsyncConnection, principal: Principal, urn: str) -> list[sa.Row]:
+    """A school's escalation contacts, and the trust's leads."""
+    e = m.escalation_contact
+    return list(
+        (
+            await conn.execute(
+                sa.select(e)
+                .where((e.c.trust_id == principal.trust_id) & e.c.school_urn.in_([urn, "*"]))
+                .order_by(e.c.school_urn, e.c.role, e.c.staff_id)
+            )
+        ).all()
+    )
+
+
+async def upsert_policy(
+    conn: AsyncConnection, trust_id: str, urn: str, values: dict[str, object]
+) -> None:
+    """Replace one settings row (a school's, or the trust's with urn ``*``)."""
+    p = m.report_policy
+    key = (p.c.trust_id == trust_id) & (p.c.school_urn == urn)
+    if (await conn.execute(sa.select(p.c.school_urn).where(key))).first() is None:
+        await conn.execute(p.insert().values(trust_id=trust_id, school_urn=urn, **values))
+    else:
+        await conn.execute(p.update().where(key).values(**values))

@@ -295,6 +295,6 @@ async def _parent_outcome(
                 .values(due_at=now)
             )
         if status == UNKNOWN:
-            from services.notifications.escalation import add_step  # a cycle otherwise
+            from services.notifications.steps import add_step  # a cycle otherwise
 
             await add_step(conn, report, f"unknown:{row.message_id[:8]}", now)

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications import clock as cl
-from services.notifications import escalation, ledger
+from services.notifications import escalation, ledger, steps
 from services.notifications import models as m
 from services.notifications.providers.base import Provider
 from shared.bus.base import Handler
@@ -156,9 +156,9 @@ async def apply_incident_submitted(
                 status="told",
             )
             continue
-        await escalation.plan_clock(conn, report, policy, now)
+        await steps.plan_clock(conn, report, policy, now)
         if report.hold:
-            await escalation.add_step(conn, report, f"alert_{report.hold}", now)
+            await steps.add_step(conn, report, f"alert_{report.hold}", now)
             await ledger.emit(
                 conn,
                 report,
@@ -173,7 +173,7 @@ async def apply_incident_submitted(
                 ),
             )
         elif kind == "parent":
-            await escalation.plan_sending(conn, report, policy, now)
+            await steps.plan_sending(conn, report, policy, now)
     return created
 
 
