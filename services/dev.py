@@ -110,8 +110,8 @@ class Embedded:
         tasks.append(
             asyncio.create_task(
                 self._every(
-                    5.0,
-                    lambda: notifications.send_due(self.contexts["notifications"], self.provider),
+                    self.settings.sweep_interval_seconds,
+                    lambda: notifications.sweep(self.contexts["notifications"], self.provider),
                     "sweeper",
                 )
             )

@@ -7,11 +7,13 @@ import logging
 from typing import Any
 
 from arq.cron import cron
-from arq.worker import Worker
+from arq.worker import Worker, func
 
 from services import catalog
+from services.notifications import escalation
 from services.notifications import service as notifications
-from services.notifications.providers import DevFileProvider, Provider
+from services.notifications.providers import Provider
+from services.notifications.providers import provider_for as notification_provider
 from services.reporting import projections
 from shared.bus.arq_bus import ArqBus, connect, consume_function, worker_settings
 from shared.bus.base import Handler
@@ -25,7 +27,7 @@ CONSUMERS = ("notifications", "reporting")
 
 def provider_for(settings: Settings) -> Provider:
     """The message provider configured for notifications."""
-    return DevFileProvider(settings.outbox_dir)
+    return notification_provider(settings)
 
 
 def consumer_handler(ctx: ServiceContext, provider: Provider | None = None) -> Handler:
@@ -49,7 +51,13 @@ def build_worker(
     if ctx.service == "notifications":
 
         async def sweep(_ctx: dict[str, Any]) -> int:
-            return await notifications.send_due(ctx, provider)
+            return await notifications.sweep(ctx, provider)
+
+        async def wake(_ctx: dict[str, Any], trust_id: str, report_id: str) -> int:
+            # A wake-up re-reads the database against the clock: early or repeated, harmless.
+            return await escalation.run_due(ctx, provider, trust_id, report_id)
+
+        functions.append(func(wake, name=escalation.WAKE_JOB, max_tries=3))  # type: ignore[arg-type]
 
         sweep.__qualname__ = "notifications.sweep"
         cron_jobs.append(
@@ -61,6 +69,11 @@ def build_worker(
             )
         )
 
+    async def startup(wctx: dict[str, Any]) -> None:
+        # Deferred wake-ups are enqueued on the worker's own pool unless one was given.
+        if ctx.redis is None:
+            ctx.redis = wctx["redis"]
+
     async def shutdown(_ctx: dict[str, Any]) -> None:
         await ctx.db.dispose()
 
@@ -70,6 +83,7 @@ def build_worker(
             ctx.settings.redis_url,
             functions,
             cron_jobs=cron_jobs,
+            on_startup=startup,
             on_shutdown=shutdown,
             burst=burst,
         )

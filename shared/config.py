@@ -55,6 +55,20 @@ class Settings(BaseSettings):
     # Browser origins allowed by CORS; empty means CORS stays closed.
     cors_origins: list[str] = Field(default_factory=list)
 
+    # Parent-report providers (notifications): the development files unless configured.
+    mail_from: str = "no-reply@candour.local"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    notify_api_key: str = ""
+    notify_base_url: str = "https://api.notifications.service.gov.uk"
+    notify_email_template_id: str = ""
+    notify_sms_template_id: str = ""
+    notify_callback_token: str = ""
+    sweep_interval_seconds: float = 60.0
+
     incidents_port: int = 8001
     notifications_port: int = 8002
     reporting_port: int = 8003

@@ -2,11 +2,51 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications import models as m
 from shared.clock import Clock
+
+RELATIONSHIPS = (
+    "mother",
+    "father",
+    "parent",
+    "step_parent",
+    "carer",
+    "foster_carer",
+    "guardian",
+    "grandparent",
+    "other_relative",
+    "social_worker",
+    "virtual_school_head",
+    "other",
+)
+_UK_MOBILE = re.compile(r"^\+447\d{9}$")
+_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+
+
+def normalise_mobile(raw: str) -> str:
+    """E.164 for a mobile number; UK numbers (07..., +44 7..., 0044 7...) must be UK mobiles.
+
+    Raises ValueError with a message fit for the caller.
+    """
+    compact = re.sub(r"[\s\-().]", "", raw)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    elif compact.startswith("0"):
+        compact = "+44" + compact[1:]
+    elif compact.startswith("44"):
+        compact = "+" + compact
+    if compact.startswith("+440"):  # +44 (0)7700 ...
+        compact = "+44" + compact[4:]
+    if not _E164.match(compact):
+        raise ValueError("not a phone number in international (E.164) or UK form")
+    if compact.startswith("+44") and not _UK_MOBILE.match(compact):
+        raise ValueError("not a UK mobile number (07 followed by 9 digits)")
+    return compact
 
 
 async def upsert_contact(
@@ -25,6 +65,8 @@ async def upsert_contact(
     mobile: str | None = None,
     preferred_channel: str = "email",
     do_not_contact: bool = False,
+    do_not_contact_reason: str | None = None,
+    language: str = "en",
 ) -> None:
     """Insert or replace one contact."""
     c = m.contact
@@ -39,6 +81,8 @@ async def upsert_contact(
         "mobile": mobile,
         "preferred_channel": preferred_channel,
         "do_not_contact": do_not_contact,
+        "do_not_contact_reason": do_not_contact_reason,
+        "language": language,
         "updated_at": clock.now(),
     }
     key = (c.c.trust_id == trust_id) & (c.c.contact_id == contact_id)
@@ -46,3 +90,41 @@ async def upsert_contact(
         await conn.execute(c.insert().values(trust_id=trust_id, contact_id=contact_id, **values))
     else:
         await conn.execute(c.update().where(key).values(**values))
+
+
+async def upsert_escalation_contact(
+    conn: AsyncConnection,
+    clock: Clock,
+    trust_id: str,
+    *,
+    school_urn: str,
+    role: str,
+    staff_id: str,
+    name: str,
+    email: str | None = None,
+    mobile: str | None = None,
+    active: bool = True,
+) -> None:
+    """Insert or replace one named member of staff alerted when a report is at risk."""
+    e = m.escalation_contact
+    values = {
+        "name": name,
+        "email": email,
+        "mobile": mobile,
+        "active": active,
+        "updated_at": clock.now(),
+    }
+    key = (
+        (e.c.trust_id == trust_id)
+        & (e.c.school_urn == school_urn)
+        & (e.c.role == role)
+        & (e.c.staff_id == staff_id)
+    )
+    if (await conn.execute(sa.select(e.c.staff_id).where(key))).first() is None:
+        await conn.execute(
+            e.insert().values(
+                trust_id=trust_id, school_urn=school_urn, role=role, staff_id=staff_id, **values
+            )
+        )
+    else:
+        await conn.execute(e.update().where(key).values(**values))

@@ -7,6 +7,9 @@ from fastapi import FastAPI
 from services.notifications import models
 from services.notifications.config import SERVICE
 from services.notifications.router import router
+from services.notifications.router_actions import router as actions_router
+from services.notifications.router_contacts import router as contacts_router
+from services.notifications.router_providers import router as providers_router
 from shared.config import Settings
 from shared.outbox.feed import feed_router
 from shared.runtime import ServiceContext
@@ -26,6 +29,12 @@ def create_app(ctx: ServiceContext | None = None, settings: Settings | None = No
         settings,
         title="Candour notifications",
         description=DESCRIPTION,
-        routers=[router, feed_router(SERVICE, models.outbox)],
+        routers=[
+            router,
+            actions_router,
+            contacts_router,
+            providers_router,
+            feed_router(SERVICE, models.outbox),
+        ],
         revoked_clients=models.revoked_client,
     )

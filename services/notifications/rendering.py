@@ -31,6 +31,9 @@ ALLOWED_VARIABLES = frozenset(
         "duration_minutes",
         "intervention",
         "summary",
+        "reason",
+        "incident_ref",
+        "alert",
     }
 )
 
@@ -92,6 +95,73 @@ def report_variables(content: dict[str, Any], contact_name: str) -> dict[str, An
     }
     assert set(values) <= ALLOWED_VARIABLES
     return values
+
+
+ALERT_WORDS = {
+    "alert_dsl": "Please phone the parent now: the written report has not reached them.",
+    "alert_trust": "The same-day standard is at risk: the written report has not reached a parent.",
+    "alert_hold": "A parent report is on safeguarding hold: release or withhold it.",
+    "alert_approval": "A parent report awaits a school lead's approval.",
+    "alert_unknown": "A message's outcome is unknown: check with the parent before resending.",
+    "alert_la": "No parent may be told: the local authority must be notified.",
+    "pursue": "A parent report missed the same day and is still open: please phone the parent.",
+}
+
+
+def message_variables(report: Any, message: Any, name: str) -> dict[str, Any]:
+    """The allow-listed values for one message of a report (a parent's or a staff alert)."""
+    values = report_variables(report.content, name)
+    step = str(message.step).split(":", 1)[0]
+    values["incident_ref"] = str(report.incident_id)[:8]
+    values["alert"] = ALERT_WORDS.get(
+        message.purpose if message.purpose in ALERT_WORDS else step, ALERT_WORDS["alert_dsl"]
+    )
+    values["reason"] = None
+    return values
+
+
+def build_message_email(
+    *,
+    purpose: str,
+    sender: str,
+    sender_name: str,
+    to: str,
+    variables: dict[str, Any],
+    message_id: str,
+) -> EmailMessage:
+    """The email for a message's purpose: the written report, a prompt or a staff alert."""
+    if purpose == "report":
+        return build_email(
+            sender=sender,
+            sender_name=sender_name,
+            to=to,
+            variables=variables,
+            message_id=message_id,
+        )
+    msg = EmailMessage()
+    msg["From"] = formataddr((single_line(sender_name), sender))
+    msg["To"] = single_line(to)
+    subject = (
+        "Parent report needs you"
+        if purpose.startswith("alert") or purpose == "pursue"
+        else (f"Please contact {variables['school_name']}")
+    )
+    msg["Subject"] = single_line(subject)
+    msg["Message-ID"] = make_msgid(idstring=message_id, domain="candour.local")
+    msg["X-Candour-Message"] = message_id
+    msg.set_content(build_text(purpose, variables))
+    return msg
+
+
+def build_text(purpose: str, variables: dict[str, Any]) -> str:
+    """A short text (SMS or plain email) for a message's purpose; never incident detail."""
+    name = {
+        "report": "parent_report.sms.j2",
+        "prompt": "parent_report.sms.j2",
+        "call_us": "call_us.sms.j2",
+        "next_contact": "next_contact.sms.j2",
+    }.get(purpose, "staff_alert.txt.j2")
+    return single_line(render(name, variables))
 
 
 def render(name: str, variables: dict[str, Any]) -> str:

@@ -225,3 +225,24 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         token_id=str(claims["jti"]),
         client_id=claims.get("client_id"),
     )
+
+
+def notify_key_parts(api_key: str) -> tuple[str, str]:
+    """The service id and secret of a GOV.UK Notify API key ``{name}-{service_id}-{secret}``.
+
+    Both ids are UUIDs (36 characters); the key name before them may itself hold hyphens.
+    """
+    key = api_key.strip()
+    if len(key) < 74 or key[-37] != "-" or key[-74] != "-":
+        raise ValueError("not a GOV.UK Notify API key: expected {name}-{service_id}-{secret}")
+    service_id, secret = key[-73:-37], key[-36:]
+    for part in (service_id, secret):
+        uuid.UUID(part)  # ValueError if either is not a UUID
+    return service_id, secret
+
+
+def notify_token(api_key: str, now: datetime) -> str:
+    """A bearer token for GOV.UK Notify: HS256, ``iss`` = service id, ``iat`` = now (30 s)."""
+    service_id, secret = notify_key_parts(api_key)
+    claims = {"iss": service_id, "iat": int(now.timestamp())}
+    return str(jwt.encode(claims, secret, algorithm="HS256", headers={"typ": "JWT"}))

@@ -271,3 +271,81 @@ class ClientRevokedV1(_Payload):
     role: str
     revoked_at: AwareDatetime
     revoked_by: str = Field(description="The trust lead's subject (an id, never a name)")
+
+class ParentReportDeliveredV1(_Payload):
+    """A provider confirmed a message of a parent report delivered."""
+
+    report_id: str
+    incident_id: str
+    pupil_id: str
+    channel: Literal["email", "sms"]
+    provider: str
+    delivered_at: AwareDatetime
+    incident_occurred_at: AwareDatetime
+
+
+class ParentReportFailedV1(_Payload):
+    """A message of a parent report failed for good (or its outcome is unknown)."""
+
+    report_id: str
+    incident_id: str
+    pupil_id: str
+    channel: Literal["email", "sms"]
+    provider: str
+    status: str = Field(description="permanent-failure, technical-failure or unknown")
+    failed_at: AwareDatetime
+
+
+class ParentReportEscalatedV1(_Payload):
+    """The same-day standard was at risk and the clock took its next step."""
+
+    report_id: str
+    incident_id: str
+    pupil_id: str
+    level: Literal[
+        "fallback", "next_contact", "dsl", "trust_lead", "deadline", "pursue", "unknown", "hold"
+    ]
+    escalated_at: AwareDatetime
+    due_at: AwareDatetime
+    notified: int = Field(ge=0, description="How many people were sent an alert or message")
+
+
+class ParentReportCompletedV1(_Payload):
+    """The standard was decided: met, missed (with the reason), withheld or not required.
+
+    A missed report stays open; when its parent is later told, a second completion (higher
+    subject_revision) carries ``told_at``.
+    """
+
+    report_id: str
+    incident_id: str
+    pupil_id: str
+    standard: Literal["met", "missed", "withheld", "not_required"]
+    reason: str | None = None
+    incident_occurred_at: AwareDatetime
+    local_date: str
+    deadline_at: AwareDatetime | None = None
+    first_sent_at: AwareDatetime | None = None
+    told_at: AwareDatetime | None = None
+    told_how: str | None = None
+    completed_at: AwareDatetime
+
+
+class ParentReportHeldV1(_Payload):
+    """A parent report waits: for the DSL (safeguarding) or for a school lead's approval."""
+
+    report_id: str
+    incident_id: str
+    pupil_id: str
+    hold: Literal["safeguarding", "approval"]
+    held_at: AwareDatetime
+
+
+class ParentReportWithheldV1(_Payload):
+    """The DSL withheld a parent report for likely significant harm (reason kept in the ledger)."""
+
+    report_id: str
+    incident_id: str
+    pupil_id: str
+    withheld_at: AwareDatetime
+    local_authority_required: bool

@@ -26,6 +26,12 @@ EVENT_TYPES: dict[str, type[BaseModel]] = {
     "vocabulary.published.v1": p.VocabularyPublishedV1,
     "parent_report.sent.v1": p.ParentReportSentV1,
     "client.revoked.v1": p.ClientRevokedV1,
+    "parent_report.delivered.v1": p.ParentReportDeliveredV1,
+    "parent_report.failed.v1": p.ParentReportFailedV1,
+    "parent_report.escalated.v1": p.ParentReportEscalatedV1,
+    "parent_report.completed.v1": p.ParentReportCompletedV1,
+    "parent_report.held.v1": p.ParentReportHeldV1,
+    "parent_report.withheld.v1": p.ParentReportWithheldV1,
 }
 
 

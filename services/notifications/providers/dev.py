@@ -1,35 +1,14 @@
-"""Message providers behind one protocol: the development file provider (more to come)."""
+"""The development provider: one file per message under ``var/outbox/``."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
 
-
-@dataclass(frozen=True)
-class SendResult:
-    """What a provider said about one message."""
-
-    provider_ref: str
-    status: str  # created, sending, delivered, permanent-failure, temporary-failure, ...
-    delivered_at: datetime | None = None
-
-
-class Provider(Protocol):
-    name: str
-
-    async def send_email(self, message_id: str, email: EmailMessage, at: datetime) -> SendResult:
-        """Send one written report by email."""
-        ...
-
-    async def send_sms(self, message_id: str, to: str, text: str, at: datetime) -> SendResult:
-        """Send one SMS."""
-        ...
+from services.notifications.providers.base import SendResult
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -71,3 +50,9 @@ class DevFileProvider:
         path = self.directory / f"{self._stamp(at)}-sms-{message_id}.txt"
         _atomic_write(path, f"{to}\n{text}\n".encode())
         return SendResult(provider_ref=path.name, status="delivered", delivered_at=at)
+
+    async def lookup(self, message_id: str) -> SendResult | None:
+        """A message is delivered if its file exists (after a crash mid-send)."""
+        for path in self.directory.glob(f"*-{message_id}.*"):
+            return SendResult(provider_ref=path.name, status="delivered")
+        return None

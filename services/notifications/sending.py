@@ -1,0 +1,300 @@
+"""Messages: recorded before any provider call, handed over once, their outcome kept.
+
+A message row is ``created`` in the step's transaction; it turns ``submitting`` in its own
+commit just before the provider is called. So a ``created`` row was never handed over (it
+may be sent), and a ``submitting`` row left behind by a crash is looked up by its reference,
+or marked ``unknown`` and escalated: never blindly sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.notifications import ledger, rendering
+from services.notifications import models as m
+from services.notifications.providers.base import (
+    DELIVERED,
+    PERMANENT,
+    TECHNICAL,
+    TEMPORARY,
+    UNKNOWN,
+    Provider,
+    SendResult,
+)
+from shared.events import payloads as p
+from shared.logging import mask_email, mask_phone
+from shared.runtime import ServiceContext
+
+log = logging.getLogger("candour.notifications")
+MAX_ATTEMPTS = 5
+SUBMITTING = "submitting"  # handed to the provider, answer not yet stored
+FAILED = frozenset({PERMANENT, TECHNICAL, UNKNOWN})
+
+
+async def add_message(
+    conn: AsyncConnection,
+    report: sa.Row,
+    *,
+    step: str,
+    channel: str,
+    purpose: str,
+    recipient_kind: str,
+    recipient_ref: str,
+    address: str,
+    now: datetime,
+) -> str | None:
+    """Record one message for a step (None if that step already has it: exactly once)."""
+    msg = m.message
+    exists = await conn.scalar(
+        sa.select(msg.c.message_id).where(
+            (msg.c.trust_id == report.trust_id)
+            & (msg.c.report_id == report.report_id)
+            & (msg.c.step == step)
+            & (msg.c.channel == channel)
+            & (msg.c.recipient_ref == recipient_ref)
+        )
+    )
+    if exists:
+        return None
+    message_id = str(uuid.uuid4())
+    masked = mask_email(address) if channel == "email" else mask_phone(address)
+    await conn.execute(
+        msg.insert().values(
+            trust_id=report.trust_id,
+            message_id=message_id,
+            report_id=report.report_id,
+            channel=channel,
+            provider="pending",
+            recipient_masked=masked,
+            status="created",
+            created_at=now,
+            updated_at=now,
+            step=step,
+            purpose=purpose,
+            recipient_kind=recipient_kind,
+            recipient_ref=recipient_ref,
+        )
+    )
+    await ledger.note(
+        conn,
+        report,
+        now,
+        "message_created",
+        message_id=message_id,
+        step=step,
+        channel=channel,
+        to=masked,
+        purpose=purpose,
+    )
+    return message_id
+
+
+async def _address(conn: AsyncConnection, report: sa.Row, row: sa.Row) -> tuple[str | None, str]:
+    """The unmasked address and the addressee's name, read fresh at send time."""
+    if row.recipient_kind == "parent":
+        c = m.contact
+        contact = (
+            await conn.execute(
+                sa.select(c).where(
+                    (c.c.trust_id == row.trust_id) & (c.c.contact_id == row.recipient_ref)
+                )
+            )
+        ).first()
+        if contact is None:
+            return None, ""
+        return (contact.email if row.channel == "email" else contact.mobile), contact.name
+    e = m.escalation_contact
+    role, _, staff_id = row.recipient_ref.partition(":")
+    staff = (
+        await conn.execute(
+            sa.select(e).where(
+                (e.c.trust_id == row.trust_id) & (e.c.role == role) & (e.c.staff_id == staff_id)
+            )
+        )
+    ).first()
+    if staff is None:
+        return None, ""
+    return (staff.email if row.channel == "email" else staff.mobile), staff.name
+
+
+async def dispatch(
+    ctx: ServiceContext, provider: Provider, trust_id: str, message_id: str, mail_from: str
+) -> str | None:
+    """Hand one ``created`` (or retryable) message to the provider; return its new status."""
+    msg = m.message
+    key = (msg.c.trust_id == trust_id) & (msg.c.message_id == message_id)
+    async with ctx.db.transaction() as conn:
+        row = (await conn.execute(sa.select(msg).where(key))).first()
+        if row is None or row.status not in ("created", TEMPORARY):
+            return None
+        claimed = await conn.execute(
+            msg.update()
+            .where(key & (msg.c.status == row.status) & (msg.c.attempts == row.attempts))
+            .values(status=SUBMITTING, attempts=row.attempts + 1, updated_at=ctx.clock.now())
+        )
+        if claimed.rowcount != 1:
+            return None  # another worker has it
+        report = await ledger.load(conn, trust_id, row.report_id)
+        assert report is not None
+        to, name = await _address(conn, report, row)
+    at = ctx.clock.now()
+    if not to:
+        result = SendResult(message_id, PERMANENT, error="no address on record")
+    else:
+        try:
+            result = await _send(provider, report, row, to, name, mail_from, at)
+        except Exception as exc:  # a provider fault must not leave the row 'sending' silently
+            log.warning("provider raised", extra={"message_id": message_id, "error": repr(exc)})
+            result = SendResult(message_id, UNKNOWN, error=type(exc).__name__)
+    return await record_result(ctx, trust_id, message_id, result, provider.name)
+
+
+async def _send(
+    provider: Provider,
+    report: sa.Row,
+    row: sa.Row,
+    to: str,
+    name: str,
+    mail_from: str,
+    at: datetime,
+) -> SendResult:
+    variables = rendering.message_variables(report, row, name)
+    if row.channel == "email":
+        email = rendering.build_message_email(
+            purpose=row.purpose,
+            sender=mail_from,
+            sender_name=report.content["school_name"],
+            to=to,
+            variables=variables,
+            message_id=row.message_id,
+        )
+        return await provider.send_email(row.message_id, email, at)
+    return await provider.send_sms(
+        row.message_id, to, rendering.build_text(row.purpose, variables), at
+    )
+
+
+async def record_result(
+    ctx: ServiceContext, trust_id: str, message_id: str, result: SendResult, provider_name: str
+) -> str:
+    """Store a provider's answer (a send, a lookup or a callback) and what follows from it."""
+    msg = m.message
+    key = (msg.c.trust_id == trust_id) & (msg.c.message_id == message_id)
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as conn:
+        row = (await conn.execute(sa.select(msg).where(key))).first()
+        assert row is not None
+        if row.status in (DELIVERED, PERMANENT, TECHNICAL):
+            return str(row.status)  # final already: a repeated callback changes nothing
+        # A provider's own "created" means accepted; ours means never handed over.
+        status = "sending" if result.status == "created" else result.status
+        values: dict[str, Any] = {
+            "provider": provider_name,
+            "provider_ref": result.provider_ref,
+            "updated_at": now,
+            "error": result.error,
+        }
+        if status == TEMPORARY:
+            if row.attempts >= MAX_ATTEMPTS:
+                status = TECHNICAL  # retries are bounded
+            else:
+                values["next_attempt_at"] = now + timedelta(minutes=2**row.attempts)
+        values["status"] = status
+        if row.sent_at is None and status not in (TEMPORARY,):
+            values["sent_at"] = now
+        if status == DELIVERED:
+            values["delivered_at"] = result.delivered_at or now
+        await conn.execute(msg.update().where(key).values(**values))
+        report = await ledger.load(conn, trust_id, row.report_id)
+        assert report is not None
+        await ledger.note(
+            conn,
+            report,
+            now,
+            f"message_{status}".replace("-", "_"),
+            message_id=message_id,
+            channel=row.channel,
+            step=row.step,
+            provider=provider_name,
+        )
+        if row.recipient_kind == "parent":
+            await _parent_outcome(conn, report, row, status, values, provider_name, now)
+    return status
+
+
+async def _parent_outcome(
+    conn: AsyncConnection,
+    report: sa.Row,
+    row: sa.Row,
+    status: str,
+    values: dict[str, Any],
+    provider_name: str,
+    now: datetime,
+) -> None:
+    base = {
+        "report_id": report.report_id,
+        "incident_id": report.incident_id,
+        "pupil_id": report.pupil_id,
+        "channel": row.channel,
+        "provider": provider_name,
+    }
+    if status not in (TEMPORARY,) and report.sent_at is None and row.purpose != "next_contact":
+        report = await ledger.bump(
+            conn, report, sent_at=now, status="sent" if report.status == "queued" else report.status
+        )
+        await ledger.emit(
+            conn,
+            report,
+            "parent_report.sent.v1",
+            now,
+            p.ParentReportSentV1(
+                **base, sent_at=now, incident_occurred_at=report.incident_occurred_at
+            ),
+        )
+    if status == DELIVERED:
+        delivered_at = values["delivered_at"]
+        await ledger.emit(
+            conn,
+            report,
+            "parent_report.delivered.v1",
+            now,
+            p.ParentReportDeliveredV1(
+                **base, delivered_at=delivered_at, incident_occurred_at=report.incident_occurred_at
+            ),
+        )
+        if row.channel == "email" and row.purpose == "report":
+            await ledger.mark_told(
+                conn, report, told_at=delivered_at, how="email", by=None, now=now
+            )
+    elif status in FAILED:
+        await ledger.emit(
+            conn,
+            report,
+            "parent_report.failed.v1",
+            now,
+            p.ParentReportFailedV1(**base, status=status, failed_at=now),
+        )
+        if row.purpose == "report" and ledger.is_open(report):
+            # Known undelivered: the next channel need not wait out its 30 minutes.
+            s = m.report_step
+            await conn.execute(
+                s.update()
+                .where(
+                    (s.c.trust_id == report.trust_id)
+                    & (s.c.report_id == report.report_id)
+                    & (s.c.step == "fallback")
+                    & (s.c.status == "due")
+                    & (s.c.due_at > now)
+                )
+                .values(due_at=now)
+            )
+        if status == UNKNOWN:
+            from services.notifications.steps import add_step  # a cycle otherwise
+
+            await add_step(conn, report, f"unknown:{row.message_id[:8]}", now)

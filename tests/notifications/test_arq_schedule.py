@@ -1,0 +1,118 @@
+"""Each step is an arq deferred wake-up AND found by the sweeper: losing Redis loses nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from arq.connections import create_pool
+
+from services.notifications import escalation
+from services.workers import build_worker
+from shared.bus.arq_bus import redis_settings
+from shared.bus.subscriptions import queue_name
+from tests.notifications.conftest import (
+    BOUNCE,
+    add_people,
+    consume,
+    incident_event,
+    messages,
+    steps,
+)
+from tests.notifications.test_escalation import local
+
+pytestmark = [
+    pytest.mark.redis,
+    # arq 0.28 closes its pool with redis-py's deprecated close().
+    pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning"),
+]
+
+
+@pytest.fixture
+async def redis(settings):
+    pool = await create_pool(redis_settings(settings.redis_url))
+    await pool.flushdb()
+    yield pool
+    await pool.flushdb()
+    await pool.aclose()
+
+
+async def deferred(redis) -> dict[str, datetime]:
+    """The wake-ups waiting in arq: step -> the time each was deferred to."""
+    jobs = await redis.queued_jobs(queue_name=queue_name("notifications"))
+    out = {}
+    for job in jobs:
+        assert job.function == escalation.WAKE_JOB
+        step = job.job_id.split(":")[-2]
+        out[step] = datetime.fromtimestamp(job.score / 1000, UTC)
+    return out
+
+
+async def test_steps_are_deferred_jobs_and_a_burst_worker_runs_what_is_due(
+    notif, provider, clock, redis
+):
+    notif.redis = redis
+    clock.set(local("2026-11-27", 10))
+    await add_people(notif, email=f"jo@{BOUNCE}", second=True)
+    await consume(notif, provider, incident_event(local("2026-11-27", 10)))
+    jobs = await deferred(redis)
+    expected = {
+        "next_contact": local("2026-11-27", 11),
+        "alert_dsl": local("2026-11-27", 16, 30),
+        "alert_trust": local("2026-11-27", 18),
+        "deadline": local("2026-11-28", 0),
+    }
+    assert {k: jobs[k] for k in expected} == expected
+    plan = await steps(notif)
+    # Every wake-up is deferred to its step's time; those of steps already run (the
+    # fallback, due at once when the email bounced) will find nothing to do.
+    assert all(jobs[k] == plan[k].due_at for k in jobs)
+    assert {k for k in jobs if plan[k].status == "due"} == set(expected)
+    # The wake-ups are in the past by real time, so the burst worker runs them all now;
+    # each re-reads the database against the clock and does only what is due at 16:30.
+    clock.set(local("2026-11-27", 16, 30))
+    notif.redis = None
+    worker = build_worker(notif, burst=True, provider=provider)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    plan = await steps(notif)
+    assert plan["alert_dsl"].status == "done" and plan["next_contact"].status == "done"
+    assert plan["alert_trust"].status == "due" and plan["deadline"].status == "due"
+    assert {m.recipient_ref for m in await messages(notif, step="alert_dsl")} == {
+        "dsl:s-dsl",
+        "head:s-head",
+    }
+
+
+async def test_redis_flushed_mid_afternoon_every_escalation_fires_within_a_minute(
+    notif, provider, clock, redis
+):
+    notif.redis = redis
+    clock.set(local("2026-11-27", 10))
+    await add_people(notif, email=f"jo@{BOUNCE}")
+    await consume(notif, provider, incident_event(local("2026-11-27", 10)))
+    assert {"alert_dsl", "alert_trust", "deadline"} <= set(await deferred(redis))
+    clock.set(local("2026-11-27", 14, 0, 17))
+    await redis.flushdb()
+    assert await deferred(redis) == {}
+    notif.redis = None
+    # From here only the sweeper, once a minute, as the worker's cron job runs it.
+    end = local("2026-11-28", 8, 30)
+    while clock.now() < end:
+        clock.advance(seconds=60)
+        await escalation.sweep(notif, provider)
+    plan = await steps(notif)
+    fired = {k: v for k, v in plan.items() if k in ("alert_dsl", "alert_trust", "deadline")}
+    fired.update({k: v for k, v in plan.items() if k.startswith("pursue:") and v.due_at <= end})
+    assert plan["pursue:2026-11-29"].status == "due"  # and the pursuit goes on
+    assert set(fired) == {"alert_dsl", "alert_trust", "deadline", "pursue:2026-11-28"}
+    for name, step in fired.items():
+        assert step.status == "done", name
+        assert timedelta(0) <= step.done_at - step.due_at < timedelta(seconds=60), name
+    assert {m.step for m in await messages(notif, recipient_kind="staff")} == {
+        "alert_dsl",
+        "alert_trust",
+        "pursue:2026-11-28",
+    }
