@@ -5,7 +5,27 @@ from __future__ import annotations
 SUBSCRIPTIONS: dict[str, frozenset[str]] = {
     "notifications": frozenset({"incident.submitted.v1"}),
     "reporting": frozenset(
-        {"incident.submitted.v1", "school.registered.v1", "parent_report.sent.v1"}
+        {
+            "incident.submitted.v1",
+            "school.registered.v1",
+            "parent_report.sent.v1",
+            "incident.amended.v1",
+            "incident.reviewed.v1",
+            "practice.flagged.v1",
+            "pupil.updated.v1",
+            "staff.updated.v1",
+            "roll.updated.v1",
+            "training.recorded.v1",
+            "trust.settings_changed.v1",
+            "school.audit_recorded.v1",
+            "vocabulary.published.v1",
+            "parent_report.delivered.v1",
+            "parent_report.failed.v1",
+            "parent_report.escalated.v1",
+            "parent_report.completed.v1",
+            "parent_report.held.v1",
+            "parent_report.withheld.v1",
+        }
     ),
 }
 
