@@ -47,6 +47,8 @@ incident_fact = sa.Table(
     sa.Column("staff_injuries", sa.Integer, nullable=False, server_default="0"),
     sa.Column("ground_restraint", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("voided", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Recorded after the end of the local day after the incident (DOMAIN §1: aim same day).
+    sa.Column("recorded_late", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_incident_fact_trust_id_local_date", "trust_id", "local_date"),
     sa.Index("ix_incident_fact_trust_id_pupil_id", "trust_id", "pupil_id"),
     sa.Index(

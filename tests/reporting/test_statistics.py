@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from services.reporting import periods, statistics as st
+from services.reporting import periods
+from services.reporting import statistics as st
 
 
 def test_rate_per_100() -> None:

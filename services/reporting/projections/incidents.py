@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -66,6 +67,8 @@ async def _apply_revision(
         "staff_injuries": outcomes.staff_injuries,
         "ground_restraint": outcomes.ground_restraint,
         "voided": voided,
+        "recorded_late": facts.recorded_at.astimezone(ZoneInfo(e.school.timezone)).date()
+        > date.fromisoformat(facts.local_date) + timedelta(days=1),
     }
     known = (
         await conn.execute(
