@@ -115,7 +115,7 @@ async def _trust_state(conn: AsyncConnection, trust_id: str, **values: object) -
 async def apply_settings_changed(conn: AsyncConnection, env: EventEnvelope) -> None:
     """The suppression threshold and term dates."""
     e = TrustSettingsChangedV1.model_validate(env.payload)
-    if not await claim_revision(conn, env.trust_id, "settings", env.trust_id, env.subject_revision):
+    if not await claim_revision(conn, env.trust_id, "settings", "trust", env.subject_revision):
         return
     await _trust_state(
         conn,
