@@ -20,6 +20,8 @@ seed_app = typer.Typer(help="Seed data.", no_args_is_help=True)
 app.add_typer(seed_app, name="seed")
 audit_app = typer.Typer(help="The incidents audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+reporting_app = typer.Typer(help="The reporting service's read model.", no_args_is_help=True)
+app.add_typer(reporting_app, name="reporting")
 
 
 def _service(name: str, allowed: tuple[str, ...] = SERVICES) -> ServiceName:
@@ -208,6 +210,54 @@ def audit_verify(
     if breaks:
         raise typer.Exit(1)
     typer.echo(f"audit log intact: {count} entries")
+@reporting_app.command("rebuild")
+def reporting_rebuild(
+    trust: Annotated[
+        list[str] | None, typer.Option(help="Trust to rebuild; repeat. Default: all known")
+    ] = None,
+    incidents_url: Annotated[str | None, typer.Option(help="Default: configured host:port")] = None,
+    notifications_url: Annotated[str | None, typer.Option()] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="CANDOUR_SERVICE_TOKEN", help="service-role JWT (default: issued)"),
+    ] = None,
+) -> None:
+    """Empty the reporting read model and replay the producers' change feeds into it."""
+    import httpx
+
+    from services import catalog
+    from services.reporting import rebuild
+    from shared.auth.jwt import issue_token
+
+    settings = _settings()
+    urls = {
+        "incidents": incidents_url or f"http://{settings.host}:{settings.port('incidents')}",
+        "notifications": notifications_url
+        or f"http://{settings.host}:{settings.port('notifications')}",
+    }
+
+    async def _run() -> None:
+        ctx = catalog.context("reporting", settings)
+        try:
+            await catalog.migrate(ctx)
+            trusts = trust or await rebuild.trusts_known(ctx) or ["TR00001"]
+            for trust_id in trusts:
+                bearer = token or issue_token(
+                    settings, role="service", trust_id=trust_id, subject="svc:reporting-rebuild"
+                )
+                clients = {n: httpx.AsyncClient(base_url=u, timeout=60) for n, u in urls.items()}
+                try:
+                    counts = await rebuild.rebuild(ctx, trust_id, clients, bearer)
+                finally:
+                    for c in clients.values():
+                        await c.aclose()
+                typer.echo(
+                    f"{trust_id}: " + ", ".join(f"{n} {k} events" for n, k in counts.items())
+                )
+        finally:
+            await ctx.db.dispose()
+
+    asyncio.run(_run())
 
 
 def main() -> None:

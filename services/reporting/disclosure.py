@@ -62,3 +62,44 @@ def suppress_one(value: int, threshold: int | None) -> Count:
     if threshold is not None and is_small(value, threshold):
         return Count(count=None, suppressed=True)
     return Count(count=value)
+
+
+class Stat(BaseModel):
+    """A derived statistic (rate, share, median, ratio), or null when derived from a
+    suppressed cell."""
+
+    value: float | None
+    suppressed: bool = False
+
+
+HIDDEN = Stat(value=None, suppressed=True)
+
+
+def stat(value: float | None, *sources: Count) -> Stat:
+    """A statistic, withheld when any count it is derived from is withheld."""
+    if any(c.suppressed for c in sources):
+        return HIDDEN
+    return Stat(value=value)
+
+
+def suppress_column(values: list[int], threshold: int | None) -> list[Count]:
+    """A column of cells whose sum may be known elsewhere: suppressed as a group."""
+    cells, _ = suppress_group(values, sum(values), threshold)
+    return cells
+
+
+def share_of(part: int, whole: int, threshold: int | None) -> Stat:
+    """part / whole, withheld when the part or the rest (whole - part) is small: either
+    would reveal a small count alongside the whole."""
+    if whole <= 0:
+        return Stat(value=None)
+    if threshold is not None and (
+        is_small(part, threshold) or is_small(whole - part, threshold) or is_small(whole, threshold)
+    ):
+        return HIDDEN
+    return Stat(value=round(part / whole, 4))
+
+
+def small(value: int, threshold: int | None) -> bool:
+    """Whether a count would be withheld for this audience."""
+    return threshold is not None and is_small(value, threshold)

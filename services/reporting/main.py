@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.reporting import models
 from services.reporting.config import SERVICE
-from services.reporting.router import router
+from services.reporting.routers.reports import router
 from shared.config import Settings
 from shared.runtime import ServiceContext
 from shared.web import assemble_app

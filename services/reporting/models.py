@@ -40,7 +40,18 @@ incident_fact = sa.Table(
     sa.Column("gender", sa.String(1)),
     sa.Column("fsm_eligible", sa.Boolean),
     sa.Column("ethnicity", sa.String(4)),
+    sa.Column("fsm_ever6", sa.Boolean),
+    sa.Column("intervention_label", sa.String(120)),
+    sa.Column("vocabulary_version", sa.Integer),
+    sa.Column("source", sa.String(64)),
+    sa.Column("pupil_injured", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("staff_injuries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("ground_restraint", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("voided", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Recorded after the end of the local day after the incident (DOMAIN §1: aim same day).
+    sa.Column("recorded_late", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_incident_fact_trust_id_local_date", "trust_id", "local_date"),
+    sa.Index("ix_incident_fact_trust_id_pupil_id", "trust_id", "pupil_id"),
     sa.Index(
         "ix_incident_fact_trust_id_school_urn_local_date", "trust_id", "school_urn", "local_date"
     ),
@@ -61,6 +72,148 @@ parent_report_fact = sa.Table(
 
 # Machine clients whose tokens this service refuses (client.revoked.v1).
 revoked_client = add_revoked_client_table(metadata)
+# The latest revision applied per subject (pupil, staff, roll, settings, ...), so a late or
+# repeated event never takes a projection back in time.
+subject_version = sa.Table(
+    "subject_version",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("kind", sa.String(40), primary_key=True),
+    sa.Column("subject_id", sa.String(80), primary_key=True),
+    sa.Column("revision", sa.Integer, nullable=False),
+)
+
+trust_state = sa.Table(
+    "trust_state",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("suppression_threshold", sa.Integer),
+    sa.Column("term_dates", sa.JSON),
+    sa.Column("vocabulary_version", sa.Integer),
+    sa.Column("last_event_at", UTCDateTime),
+)
+
+incident_staff = sa.Table(
+    "incident_staff",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("incident_id", sa.String(36), primary_key=True),
+    sa.Column("staff_id", sa.String(36), primary_key=True),
+)
+
+incident_review = sa.Table(
+    "incident_review",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("incident_id", sa.String(36), primary_key=True),
+    sa.Column("reviewed_at", UTCDateTime, nullable=False),
+    sa.Column("plan_changed", sa.Boolean, nullable=False),
+)
+
+practice_flag = sa.Table(
+    "practice_flag",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("incident_id", sa.String(36), primary_key=True),
+    sa.Column("practice", sa.String(60), primary_key=True),
+    sa.Column("flagged_at", UTCDateTime, nullable=False),
+)
+
+pupil = sa.Table(
+    "pupil",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("pupil_id", sa.String(36), primary_key=True),
+    sa.Column("school_urn", sa.String(6), nullable=False),
+    sa.Column("sen_provision", sa.String(1), nullable=False),
+    sa.Column("year_group", sa.String(2)),
+    sa.Column("gender", sa.String(1)),
+    sa.Column("fsm_eligible", sa.Boolean),
+    sa.Column("fsm_ever6", sa.Boolean),
+    sa.Column("ethnicity", sa.String(4)),
+)
+
+staff = sa.Table(
+    "staff",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("staff_id", sa.String(36), primary_key=True),
+    sa.Column("school_urn", sa.String(6), nullable=False),
+    sa.Column("requires_training", sa.Boolean, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+training_record = sa.Table(
+    "training_record",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("training_id", sa.String(36), primary_key=True),
+    sa.Column("staff_id", sa.String(36), nullable=False),
+    sa.Column("school_urn", sa.String(6), nullable=False),
+    sa.Column("provider", sa.String(60), nullable=False),
+    sa.Column("completed_on", sa.Date, nullable=False),
+    sa.Column("expires_on", sa.Date, nullable=False),
+    sa.Index("ix_training_record_trust_id_staff_id", "trust_id", "staff_id"),
+)
+
+roll = sa.Table(
+    "roll",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("academic_year", sa.Integer, primary_key=True),
+    sa.Column("dimension", sa.String(20), primary_key=True),
+    sa.Column("group", sa.String(20), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+school_audit = sa.Table(
+    "school_audit",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("item", sa.String(40), primary_key=True),
+    sa.Column("answer", sa.String(200), nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+# One row per parent report (one parent), whatever order its events arrive in.
+parent_report_status = sa.Table(
+    "parent_report_status",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("report_id", sa.String(36), primary_key=True),
+    sa.Column("incident_id", sa.String(36), nullable=False),
+    sa.Column("school_urn", sa.String(6), nullable=False),
+    sa.Column("incident_occurred_at", UTCDateTime),
+    sa.Column("first_sent_at", UTCDateTime),
+    sa.Column("first_delivered_at", UTCDateTime),
+    sa.Column("outcome", sa.String(10)),
+    sa.Column("completed_at", UTCDateTime),
+    sa.Column("held", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("withheld", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("escalated", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_parent_report_status_trust_id_incident_id", "trust_id", "incident_id"),
+)
+
+# Tables a rebuild empties for a trust (everything but the outbox).
+READ_MODEL = (
+    "school",
+    "incident_fact",
+    "parent_report_fact",
+    "subject_version",
+    "trust_state",
+    "incident_staff",
+    "incident_review",
+    "practice_flag",
+    "pupil",
+    "staff",
+    "training_record",
+    "roll",
+    "school_audit",
+    "parent_report_status",
+)
 
 tables = add_outbox_tables(metadata)
 outbox = tables.outbox

@@ -1,0 +1,134 @@
+"""Incident events: the latest revision of each record, with what reporting compares."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.reporting import models as m
+from services.reporting.projections.common import upsert
+from shared.events.envelope import EventEnvelope
+from shared.events.payloads import (
+    IncidentAmendedV1,
+    IncidentOutcomes,
+    IncidentReviewedV1,
+    IncidentSubmittedV1,
+    PracticeFlaggedV1,
+)
+
+# Characteristics an incident may lack that a pupil.updated event can supply.
+FILLABLE = ("year_group", "gender", "fsm_eligible", "fsm_ever6", "ethnicity")
+
+
+async def _school(conn: AsyncConnection, trust_id: str, e: IncidentSubmittedV1) -> None:
+    await upsert(
+        conn,
+        m.school,
+        {"trust_id": trust_id, "urn": e.school.urn},
+        {
+            "name": e.school.name,
+            "setting_type": e.school.setting_type,
+            "timezone": e.school.timezone,
+        },
+    )
+
+
+async def _apply_revision(
+    conn: AsyncConnection, env: EventEnvelope, e: IncidentSubmittedV1, voided: bool
+) -> None:
+    f = m.incident_fact
+    facts, pupil = e.incident, e.pupil
+    outcomes = e.outcomes or IncidentOutcomes()
+    values: dict[str, Any] = {
+        "revision": facts.revision,
+        "school_urn": e.school.urn,
+        "setting_type": e.school.setting_type,
+        "pupil_id": pupil.pupil_id,
+        "occurred_at": facts.occurred_at,
+        "local_date": date.fromisoformat(facts.local_date),
+        "intervention_type": facts.intervention_type,
+        "intervention_label": facts.intervention_label[:120],
+        "vocabulary_version": facts.vocabulary_version,
+        "significant": facts.significant,
+        "historic": facts.historic,
+        "recorded_at": facts.recorded_at,
+        "source": (facts.source_system or "direct")[:64],
+        "sen_provision": pupil.sen_provision,
+        "year_group": pupil.year_group,
+        "gender": pupil.gender,
+        "fsm_eligible": pupil.fsm_eligible,
+        "fsm_ever6": pupil.fsm_ever6,
+        "ethnicity": pupil.ethnicity,
+        "pupil_injured": outcomes.pupil_injured,
+        "staff_injuries": outcomes.staff_injuries,
+        "ground_restraint": outcomes.ground_restraint,
+        "voided": voided,
+        "recorded_late": facts.recorded_at.astimezone(ZoneInfo(e.school.timezone)).date()
+        > date.fromisoformat(facts.local_date) + timedelta(days=1),
+    }
+    known = (
+        await conn.execute(
+            sa.select(m.pupil).where(
+                (m.pupil.c.trust_id == env.trust_id) & (m.pupil.c.pupil_id == pupil.pupil_id)
+            )
+        )
+    ).first()
+    if known is not None:
+        for col in FILLABLE:
+            if values[col] is None:
+                values[col] = getattr(known, col)
+    key = {"trust_id": env.trust_id, "incident_id": facts.incident_id}
+    written = await upsert(conn, f, key, values, newer=f.c.revision < facts.revision)
+    if written:
+        s = m.incident_staff
+        await conn.execute(
+            s.delete().where(
+                (s.c.trust_id == env.trust_id) & (s.c.incident_id == facts.incident_id)
+            )
+        )
+        for staff_id in sorted(set(outcomes.staff_ids)):
+            await conn.execute(s.insert().values(**key, staff_id=staff_id))
+    await _school(conn, env.trust_id, e)
+
+
+async def apply_incident(conn: AsyncConnection, env: EventEnvelope) -> None:
+    """A submitted incident, unless a later revision is already applied."""
+    await _apply_revision(conn, env, IncidentSubmittedV1.model_validate(env.payload), False)
+
+
+async def apply_amended(conn: AsyncConnection, env: EventEnvelope) -> None:
+    """An amendment replaces every earlier revision (a voided record stops counting)."""
+    a = IncidentAmendedV1.model_validate(env.payload)
+    as_submitted = IncidentSubmittedV1.model_construct(
+        incident=a.incident, pupil=a.pupil, school=a.school, outcomes=a.outcomes
+    )
+    await _apply_revision(conn, env, as_submitted, a.voided)
+
+
+async def apply_reviewed(conn: AsyncConnection, env: EventEnvelope) -> None:
+    """The first post-incident review of an incident."""
+    e = IncidentReviewedV1.model_validate(env.payload)
+    r = m.incident_review
+    await upsert(
+        conn,
+        r,
+        {"trust_id": env.trust_id, "incident_id": e.incident_id},
+        {"reviewed_at": e.reviewed_at, "plan_changed": e.plan_changed},
+        newer=r.c.reviewed_at > e.reviewed_at,
+    )
+
+
+async def apply_flagged(conn: AsyncConnection, env: EventEnvelope) -> None:
+    """A prohibited or unsafe practice recorded on an incident."""
+    e = PracticeFlaggedV1.model_validate(env.payload)
+    await upsert(
+        conn,
+        m.practice_flag,
+        {"trust_id": env.trust_id, "incident_id": e.incident_id, "practice": e.practice},
+        {"flagged_at": e.flagged_at},
+        newer=m.practice_flag.c.flagged_at > e.flagged_at,
+    )

@@ -1,0 +1,174 @@
+"""What every report shares: the caller's scope, the period, and the trust's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.reporting import models as m
+from services.reporting import periods
+from services.reporting.config import DEFAULT_SUPPRESSION_THRESHOLD
+from services.reporting.periods import Period
+from shared.auth.principal import AGGREGATE_ONLY_ROLES, Principal
+from shared.clock import Clock
+from shared.errors import NotFound
+
+RESTRAINT = ("physical_restraint", "mechanical_restraint")
+SECLUSION = ("seclusion",)
+f = m.incident_fact
+
+
+@dataclass(frozen=True)
+class Query:
+    """One report request: who asks, for which schools and period, under which settings."""
+
+    trust_id: str
+    schools: frozenset[str] | None  # None: every school of the trust
+    setting_type: str | None
+    period: Period
+    today: date
+    threshold: int | None  # None: nothing suppressed (pupil-level readers)
+    vocabulary_version: int | None
+    data_as_of: datetime | None
+    term_dates: list[dict[str, Any]]
+
+    def with_period(self, period: Period) -> Query:
+        """The same request over another period."""
+        return replace(self, period=period)
+
+    @property
+    def as_at(self) -> date:
+        """The last date the period has data for (today, for a period still running)."""
+        return min(self.period.to_date, self.today)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """The filters a caller sent, before they are checked."""
+
+    academic_year: int | None = None
+    term: str | None = None
+    from_date: date | None = None
+    to_date: date | None = None
+    setting_type: str | None = None
+    school: str | None = None
+
+
+async def build_query(conn: AsyncConnection, principal: Principal, ask: Ask, clock: Clock) -> Query:
+    """Resolve the caller's scope, the period (trust term dates) and the trust's settings."""
+    state = (
+        await conn.execute(
+            sa.select(m.trust_state).where(m.trust_state.c.trust_id == principal.trust_id)
+        )
+    ).first()
+    term_dates = list(state.term_dates or []) if state is not None else []
+    schools = principal.schools
+    if ask.school is not None:
+        known = await conn.scalar(
+            sa.select(sa.literal(1)).where(
+                (m.school.c.trust_id == principal.trust_id) & (m.school.c.urn == ask.school)
+            )
+        )
+        if not known or not principal.may_see_school(ask.school):
+            raise NotFound("No such school.")
+        schools = frozenset({ask.school})
+    today = clock.now().astimezone(ZoneInfo("Europe/London")).date()
+    threshold: int | None = None
+    if principal.role in AGGREGATE_ONLY_ROLES and not principal.pupil_level:
+        threshold = DEFAULT_SUPPRESSION_THRESHOLD
+        if state is not None and state.suppression_threshold:
+            threshold = int(state.suppression_threshold)
+    version = state.vocabulary_version if state is not None else None
+    if version is None:
+        version = await conn.scalar(
+            sa.select(sa.func.max(f.c.vocabulary_version)).where(f.c.trust_id == principal.trust_id)
+        )
+    return Query(
+        trust_id=principal.trust_id,
+        schools=schools,
+        setting_type=ask.setting_type,
+        period=periods.resolve(
+            today, ask.academic_year, ask.term, ask.from_date, ask.to_date, term_dates
+        ),
+        today=today,
+        threshold=threshold,
+        vocabulary_version=version,
+        data_as_of=state.last_event_at if state is not None else None,
+        term_dates=term_dates,
+    )
+
+
+def school_cond(q: Query, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """Within the caller's schools (a column holding a URN)."""
+    if q.schools is None:
+        return sa.true()
+    return column.in_(sorted(q.schools))
+
+
+def incident_cond(
+    q: Query, first: date | None = None, last: date | None = None
+) -> sa.ColumnElement[bool]:
+    """Significant, counted incidents of the caller's schools in the period (or dates given)."""
+    cond = (
+        (f.c.trust_id == q.trust_id)
+        & f.c.significant
+        & ~f.c.voided
+        & (f.c.local_date >= (first or q.period.from_date))
+        & (f.c.local_date <= (last or q.period.to_date))
+        & school_cond(q, f.c.school_urn)
+    )
+    if q.setting_type:
+        cond = cond & (f.c.setting_type == q.setting_type)
+    return cond
+
+
+def kind_of() -> sa.ColumnElement[str]:
+    """restraint, seclusion or other (reasonable force and the rest)."""
+    return sa.case(
+        (f.c.intervention_type.in_(RESTRAINT), "restraint"),
+        (f.c.intervention_type.in_(SECLUSION), "seclusion"),
+        else_="other",
+    )
+
+
+@dataclass(frozen=True)
+class SchoolInfo:
+    urn: str
+    name: str
+    setting_type: str
+
+
+async def schools_in_scope(conn: AsyncConnection, q: Query) -> list[SchoolInfo]:
+    """The caller's schools (filtered by setting type), by URN."""
+    s = m.school
+    cond = (s.c.trust_id == q.trust_id) & school_cond(q, s.c.urn)
+    if q.setting_type:
+        cond = cond & (s.c.setting_type == q.setting_type)
+    rows = (await conn.execute(sa.select(s).where(cond).order_by(s.c.urn))).all()
+    return [SchoolInfo(r.urn, r.name, r.setting_type) for r in rows]
+
+
+async def rolls(
+    conn: AsyncConnection, q: Query, dimension: str = "all", year: int | None = None
+) -> dict[tuple[str, str], int]:
+    """Pupils on roll by (school, group) for the period's academic year."""
+    r = m.roll
+    cond = (
+        (r.c.trust_id == q.trust_id)
+        & (r.c.academic_year == (year if year is not None else q.period.academic_year))
+        & (r.c.dimension == dimension)
+        & school_cond(q, r.c.school_urn)
+    )
+    if q.setting_type:
+        cond = cond & r.c.school_urn.in_(
+            sa.select(m.school.c.urn).where(
+                (m.school.c.trust_id == q.trust_id) & (m.school.c.setting_type == q.setting_type)
+            )
+        )
+    rows = await conn.execute(sa.select(r.c.school_urn, r.c.group, r.c.count).where(cond))
+    return {(urn, group): count for urn, group, count in rows}

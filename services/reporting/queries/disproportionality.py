@@ -1,0 +1,121 @@
+"""Disproportionality: each group per 100 on roll, and its risk ratio against a comparator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.reporting import statistics as st
+from services.reporting.disclosure import HIDDEN, Stat, small, stat, suppress_column
+from services.reporting.queries.base import Query, f, incident_cond, rolls
+from services.reporting.queries.summary import meta
+from services.reporting.schemas_analysis import DisproportionalityReport, GroupRow
+
+ETHNIC_GROUPS = {
+    "W": "white",
+    "M": "mixed",
+    "A": "asian",
+    "B": "black",
+    "C": "chinese",
+    "O": "other",
+}
+
+
+def ethnicity_group(code: str | None) -> str:
+    """The census main code's major group (REFU, NOBT and missing: unclassified)."""
+    if not code or code in ("REFU", "NOBT"):
+        return "unclassified"
+    if code in ETHNIC_GROUPS.values() or code == "unclassified":
+        return code
+    return ETHNIC_GROUPS.get(code[0], "other")
+
+
+def _yes_no(col: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+    return sa.case((col.is_(None), "unknown"), (col, "yes"), else_="no")
+
+
+DIMENSIONS: dict[str, sa.ColumnElement[Any]] = {
+    "sen": f.c.sen_provision,
+    "fsm": _yes_no(f.c.fsm_eligible),
+    "fsm_ever6": _yes_no(f.c.fsm_ever6),
+    "gender": sa.func.coalesce(f.c.gender, "unknown"),
+    "ethnicity": f.c.ethnicity,
+    "year_group": sa.func.coalesce(f.c.year_group, "unknown"),
+}
+
+
+async def _dimension(conn: AsyncConnection, q: Query, dim: str) -> list[GroupRow]:
+    col = DIMENSIONS[dim].label("grp")
+    t = q.threshold
+    norm = ethnicity_group if dim == "ethnicity" else (lambda g: g or "unknown")
+    incidents: dict[str, int] = {}
+    pupils: dict[str, set[str]] = {}
+    rows = await conn.execute(
+        sa.select(col, f.c.pupil_id, sa.func.count())
+        .where(incident_cond(q))
+        .group_by(col, f.c.pupil_id)
+    )
+    for grp, pupil_id, n in rows:
+        g = norm(grp)
+        incidents[g] = incidents.get(g, 0) + int(n)
+        pupils.setdefault(g, set()).add(pupil_id)
+    roll: dict[str, int] = {}
+    for (_, grp), n in (await rolls(conn, q, dim)).items():
+        g = norm(grp)
+        roll[g] = roll.get(g, 0) + n
+    groups = sorted(set(roll) | set(incidents))
+    inc = [incidents.get(g, 0) for g in groups]
+    pup = [len(pupils.get(g, ())) for g in groups]
+    rol = [roll.get(g, 0) for g in groups]
+    inc_c, pup_c, rol_c = (suppress_column(v, t) for v in (inc, pup, rol))
+    total_roll, total_pupils = sum(rol), sum(pup)
+    out = []
+    for i, g in enumerate(groups):
+        if dim == "sen":
+            if g == "N":
+                comparator, other_roll, other_aff = "all", 0, 0
+            else:
+                comparator = "N"
+                j = groups.index("N") if "N" in groups else -1
+                other_roll = rol[j] if j >= 0 else 0
+                other_aff = pup[j] if j >= 0 else 0
+        else:
+            comparator, other_roll, other_aff = "others", total_roll - rol[i], total_pupils - pup[i]
+        rr = st.risk_ratio(pup[i], rol[i], other_aff, other_roll) if other_roll else None
+        hidden = (
+            pup_c[i].suppressed
+            or rol_c[i].suppressed
+            or small(other_aff, t)
+            or small(other_roll, t)
+        )
+
+        def shown(value: float | None, hide: bool = hidden) -> Stat:
+            return HIDDEN if hide else Stat(value=value)
+
+        out.append(
+            GroupRow(
+                dimension=dim,
+                group=g,
+                comparator=comparator,
+                roll=rol_c[i],
+                incidents=inc_c[i],
+                pupils=pup_c[i],
+                incidents_per_100=stat(st.rate_per_100(inc[i], rol[i]), inc_c[i], rol_c[i]),
+                pupils_per_100=stat(st.rate_per_100(pup[i], rol[i]), pup_c[i], rol_c[i]),
+                risk_ratio=shown(rr.ratio if rr else None),
+                ci_lower=shown(rr.lower if rr else None),
+                ci_upper=shown(rr.upper if rr else None),
+                significant=None if hidden or rr is None else rr.significant,
+            )
+        )
+    return out
+
+
+async def disproportionality(conn: AsyncConnection, q: Query) -> DisproportionalityReport:
+    """SEN (E and K against N), FSM now and ever-6, gender, ethnicity group, year group."""
+    groups: list[GroupRow] = []
+    for dim in DIMENSIONS:
+        groups += await _dimension(conn, q, dim)
+    return DisproportionalityReport(**meta(q), groups=groups)  # type: ignore[arg-type]

@@ -1,0 +1,211 @@
+"""Each school beside its setting-type peers."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.reporting import models as m
+from services.reporting import statistics as st
+from services.reporting.disclosure import Count, share_of, stat, suppress_column
+from services.reporting.queries.base import (
+    SECLUSION,
+    Query,
+    f,
+    incident_cond,
+    rolls,
+    schools_in_scope,
+)
+from services.reporting.queries.summary import meta, rolls_by_school
+from services.reporting.schemas import ParentReports, SchoolRow, SchoolsReport
+
+COLUMNS = ("incidents", "seclusion", "ground_restraint", "pupil_injuries", "staff_injuries", "late")
+
+
+def _int(col: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((col, 1), else_=0)), 0)
+
+
+async def incident_columns(conn: AsyncConnection, q: Query) -> dict[str, dict[str, int]]:
+    """Per school: incidents, seclusion, ground restraint, injuries, late records."""
+    rows = await conn.execute(
+        sa.select(
+            f.c.school_urn,
+            sa.func.count(),
+            _int(f.c.intervention_type.in_(SECLUSION)),
+            _int(f.c.ground_restraint),
+            _int(f.c.pupil_injured),
+            sa.func.coalesce(sa.func.sum(f.c.staff_injuries), 0),
+            _int(f.c.recorded_late),
+        )
+        .where(incident_cond(q))
+        .group_by(f.c.school_urn)
+    )
+    return {r[0]: dict(zip(COLUMNS, (int(x) for x in r[1:]), strict=True)) for r in rows}
+
+
+async def parent_report_rows(conn: AsyncConnection, q: Query) -> dict[str, list[Any]]:
+    """Parent reports of the period's incidents, per school."""
+    s = m.parent_report_status
+    rows = await conn.execute(
+        sa.select(
+            s.c.school_urn,
+            s.c.outcome,
+            s.c.withheld,
+            s.c.incident_occurred_at,
+            s.c.first_delivered_at,
+        ).where(
+            (s.c.trust_id == q.trust_id)
+            & s.c.incident_id.in_(sa.select(f.c.incident_id).where(incident_cond(q)))
+        )
+    )
+    out: dict[str, list[Any]] = {}
+    for r in rows:
+        out.setdefault(r.school_urn, []).append(r)
+    return out
+
+
+async def flagged_counts(conn: AsyncConnection, q: Query) -> dict[str, int]:
+    """Flagged practices on the period's incidents, per school."""
+    p = m.practice_flag
+    rows = await conn.execute(
+        sa.select(f.c.school_urn, sa.func.count())
+        .select_from(
+            p.join(f, (p.c.trust_id == f.c.trust_id) & (p.c.incident_id == f.c.incident_id))
+        )
+        .where(incident_cond(q))
+        .group_by(f.c.school_urn)
+    )
+    return {urn: int(n) for urn, n in rows}
+
+
+async def training_coverage(
+    conn: AsyncConnection, q: Query, on: date
+) -> dict[str, tuple[int, int]]:
+    """Per school: (staff needing training, of whom with training in date on ``on``)."""
+    s, t = m.staff, m.training_record
+    in_date = sa.exists().where(
+        (t.c.trust_id == s.c.trust_id)
+        & (t.c.staff_id == s.c.staff_id)
+        & (t.c.completed_on <= on)
+        & (t.c.expires_on >= on)
+    )
+    rows = await conn.execute(
+        sa.select(s.c.school_urn, sa.func.count(), _int(in_date))
+        .where((s.c.trust_id == q.trust_id) & s.c.active & s.c.requires_training)
+        .group_by(s.c.school_urn)
+    )
+    return {urn: (int(n), int(k)) for urn, n, k in rows}
+
+
+def parent_report_summary(rows: list[Any], cells: dict[str, Count], t: int | None) -> ParentReports:
+    """Counts and delivery times of one school's parent reports (cells already suppressed)."""
+    minutes = [
+        (r.first_delivered_at - r.incident_occurred_at).total_seconds() / 60
+        for r in rows
+        if r.first_delivered_at is not None and r.incident_occurred_at is not None
+    ]
+    completed = sum(1 for r in rows if r.outcome)
+    met = sum(1 for r in rows if r.outcome == "met")
+    few = t is not None and 1 <= len(minutes) <= t
+    times = Count(count=None, suppressed=True) if few else Count(count=len(minutes))
+    return ParentReports(
+        reports=cells["reports"],
+        met=cells["met"],
+        met_share=_share(met, completed, t, cells["met"], cells["missed"]),
+        missed=cells["missed"],
+        withheld=cells["withheld"],
+        median_minutes_to_delivery=stat(st.median(minutes), times),
+        p90_minutes_to_delivery=stat(st.percentile(minutes, 0.9), times),
+    )
+
+
+async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
+    """Each school's rates, seclusion, injuries, timeliness, parent reports, flags, training."""
+    t = q.threshold
+    schools = await schools_in_scope(conn, q)
+    counts = await incident_columns(conn, q)
+    roll = rolls_by_school(await rolls(conn, q))
+    reports = await parent_report_rows(conn, q)
+    flags = await flagged_counts(conn, q)
+    training = await training_coverage(conn, q, q.as_at)
+    # Peers: the whole trust's schools of each setting type, whatever the caller's scope.
+    peers_q = Query(**{**q.__dict__, "schools": None, "setting_type": None})
+    peer_counts = await incident_columns(conn, peers_q)
+    peer_roll = rolls_by_school(await rolls(conn, peers_q))
+    all_schools = await schools_in_scope(conn, peers_q)
+    type_of = {s.urn: s.setting_type for s in all_schools}
+    peer: dict[str, list[int]] = {}
+    for urn, setting in type_of.items():
+        acc = peer.setdefault(setting, [0, 0])
+        acc[0] += peer_counts.get(urn, {}).get("incidents", 0)
+        acc[1] += peer_roll.get(urn, 0)
+
+    def column(values: list[int]) -> list[Count]:
+        return suppress_column(values, t)
+
+    urns = [s.urn for s in schools]
+    cols = {name: column([counts.get(u, {}).get(name, 0) for u in urns]) for name in COLUMNS}
+    roll_cells = column([roll.get(u, 0) for u in urns])
+    flag_cells = column([flags.get(u, 0) for u in urns])
+    pr_raw = {
+        "reports": [len(reports.get(u, [])) for u in urns],
+        "met": [sum(1 for r in reports.get(u, []) if r.outcome == "met") for u in urns],
+        "missed": [sum(1 for r in reports.get(u, []) if r.outcome == "missed") for u in urns],
+        "withheld": [sum(1 for r in reports.get(u, []) if r.withheld) for u in urns],
+    }
+    pr_cells = {k: column(v) for k, v in pr_raw.items()}
+    rows = []
+    for i, s in enumerate(schools):
+        n = counts.get(s.urn, {})
+        staff_n, trained = training.get(s.urn, (0, 0))
+        peer_n, peer_r = peer.get(s.setting_type, [0, 0])
+        rows.append(
+            SchoolRow(
+                school_urn=s.urn,
+                name=s.name,
+                setting_type=s.setting_type,
+                roll=roll_cells[i],
+                incidents=cols["incidents"][i],
+                rate=stat(
+                    st.rate_per_100(n.get("incidents", 0), roll.get(s.urn)),
+                    cols["incidents"][i],
+                    roll_cells[i],
+                ),
+                peer_rate=stat(st.rate_per_100(peer_n, peer_r)),
+                seclusion=cols["seclusion"][i],
+                seclusion_share=_share(
+                    n.get("seclusion", 0),
+                    n.get("incidents", 0),
+                    t,
+                    cols["seclusion"][i],
+                    cols["incidents"][i],
+                ),
+                ground_restraint=cols["ground_restraint"][i],
+                pupil_injuries=cols["pupil_injuries"][i],
+                staff_injuries=cols["staff_injuries"][i],
+                late_records=cols["late"][i],
+                on_time_share=_share(
+                    n.get("incidents", 0) - n.get("late", 0),
+                    n.get("incidents", 0),
+                    t,
+                    cols["late"][i],
+                    cols["incidents"][i],
+                ),
+                parent_reports=parent_report_summary(
+                    reports.get(s.urn, []), {k: v[i] for k, v in pr_cells.items()}, t
+                ),
+                flagged_practices=flag_cells[i],
+                training_coverage=share_of(trained, staff_n, t),
+            )
+        )
+    return SchoolsReport(**meta(q), schools=rows)  # type: ignore[arg-type]
+
+
+def _share(part: int, whole: int, t: int | None, *cells: Count) -> Any:
+    """A share withheld when a source cell is withheld or the share itself would reveal one."""
+    out = share_of(part, whole, t)
+    return out if out.suppressed else stat(out.value, *cells)

@@ -1,0 +1,170 @@
+"""The trust summary: incidents by kind, pupils, concentration, rates, change."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.reporting import models as m
+from services.reporting import statistics as st
+from services.reporting.disclosure import (
+    Count,
+    share_of,
+    stat,
+    suppress_group,
+    suppress_one,
+)
+from services.reporting.periods import Period
+from services.reporting.queries.base import (
+    Query,
+    f,
+    incident_cond,
+    kind_of,
+    rolls,
+    schools_in_scope,
+)
+from services.reporting.schemas import (
+    Change,
+    IncidentCounts,
+    Rates,
+    SchoolCount,
+    TrustSummary,
+)
+from services.reporting.schemas import Period as PeriodOut
+
+
+def period_out(p: Period) -> PeriodOut:
+    """The API view of a period."""
+    return PeriodOut(from_date=p.from_date, to_date=p.to_date, label=p.label, kind=p.kind)
+
+
+def meta(q: Query) -> dict[str, object]:
+    """The fields every report states."""
+    return {
+        "trust_id": q.trust_id,
+        "period": period_out(q.period),
+        "vocabulary_version": q.vocabulary_version,
+        "data_as_of": q.data_as_of,
+        "suppression_threshold": q.threshold,
+        "setting_type": q.setting_type,
+        "school_urn": next(iter(q.schools)) if q.schools and len(q.schools) == 1 else None,
+    }
+
+
+def like_for_like(q: Query) -> Period:
+    """The previous period, cut to as many days as have passed of this one (so a year or
+    term in progress is compared with the same weeks before)."""
+    prev = q.period.previous(q.term_dates)
+    elapsed = (q.as_at - q.period.from_date).days
+    last = min(prev.to_date, prev.from_date + timedelta(days=max(elapsed, 0)))
+    return replace(prev, to_date=last)
+
+
+async def count_incidents(
+    conn: AsyncConnection, q: Query, first: date | None = None, last: date | None = None
+) -> int:
+    """Significant incidents in scope between two dates (default: the period)."""
+    return int(
+        await conn.scalar(
+            sa.select(sa.func.count()).select_from(f).where(incident_cond(q, first, last))
+        )
+        or 0
+    )
+
+
+async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
+    """Headline numbers for the caller's schools in the period."""
+    t = q.threshold
+    cond = incident_cond(q)
+    kind = kind_of()
+    by_kind: dict[str, int] = dict(
+        (await conn.execute(sa.select(kind, sa.func.count()).where(cond).group_by(kind))).all()
+    )
+    total = sum(by_kind.values())
+    (restraint, seclusion, other), total_cell = suppress_group(
+        [by_kind.get("restraint", 0), by_kind.get("seclusion", 0), by_kind.get("other", 0)],
+        total,
+        t,
+    )
+    assert total_cell is not None
+    per_school: dict[str, int] = dict(
+        (
+            await conn.execute(
+                sa.select(f.c.school_urn, sa.func.count()).where(cond).group_by(f.c.school_urn)
+            )
+        ).all()
+    )
+    schools = await schools_in_scope(conn, q)
+    school_cells, _ = suppress_group([per_school.get(s.urn, 0) for s in schools], total, t)
+    per_pupil = [
+        int(n)
+        for (n,) in await conn.execute(
+            sa.select(sa.func.count()).where(cond).group_by(f.c.pupil_id)
+        )
+    ]
+    pupils = suppress_one(len(per_pupil), t)
+    _, top, _ = st.top_share(per_pupil)
+    top_share = share_of(top, total, t)
+    if pupils.suppressed:
+        top_share = stat(None, pupils)
+    roll_total = sum(rolls_by_school(await rolls(conn, q)).values())
+    roll = suppress_one(roll_total, t)
+
+    def rate(n: int, cell: Count) -> object:
+        return stat(st.rate_per_100(n, roll_total), cell, roll)
+
+    prev = like_for_like(q)
+    prev_count = await count_incidents(conn, q, prev.from_date, prev.to_date)
+    prev_cell = suppress_one(prev_count, t)
+    hidden = prev_cell.suppressed or total_cell.suppressed
+    change = Count(count=None, suppressed=True) if hidden else Count(count=total - prev_count)
+    change_share = stat(
+        round((total - prev_count) / prev_count, 4) if prev_count else None, prev_cell, total_cell
+    )
+    r = m.parent_report_fact
+    sent = int(
+        await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(r)
+            .where(
+                (r.c.trust_id == q.trust_id)
+                & r.c.incident_id.in_(sa.select(f.c.incident_id).where(cond))
+            )
+        )
+        or 0
+    )
+    return TrustSummary(
+        **meta(q),  # type: ignore[arg-type]
+        incidents=IncidentCounts(
+            total=total_cell, restraint=restraint, seclusion=seclusion, other=other
+        ),
+        pupils=pupils,
+        top_decile_share=top_share,
+        roll=roll,
+        rates=Rates(
+            incidents=rate(total, total_cell),  # type: ignore[arg-type]
+            restraint=rate(by_kind.get("restraint", 0), restraint),  # type: ignore[arg-type]
+            seclusion=rate(by_kind.get("seclusion", 0), seclusion),  # type: ignore[arg-type]
+            other=rate(by_kind.get("other", 0), other),  # type: ignore[arg-type]
+            pupils=rate(len(per_pupil), pupils),  # type: ignore[arg-type]
+        ),
+        previous=Change(
+            period=period_out(prev), incidents=prev_cell, change=change, change_share=change_share
+        ),
+        schools=[
+            SchoolCount(school_urn=s.urn, name=s.name, setting_type=s.setting_type, incidents=cell)
+            for s, cell in zip(schools, school_cells, strict=True)
+        ],
+        parent_reports_sent=suppress_one(sent, t),
+    )
+
+
+def rolls_by_school(cells: dict[tuple[str, str], int]) -> dict[str, int]:
+    """Sum roll cells per school."""
+    out: dict[str, int] = {}
+    for (urn, _), n in cells.items():
+        out[urn] = out.get(urn, 0) + n
+    return out

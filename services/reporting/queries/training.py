@@ -1,0 +1,79 @@
+"""Training: trained staff share, certificates expiring, incidents with staff out of date."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.reporting import models as m
+from services.reporting.disclosure import HIDDEN, share_of, suppress_column
+from services.reporting.queries.base import Query, f, incident_cond, schools_in_scope
+from services.reporting.queries.schools import training_coverage
+from services.reporting.queries.summary import meta
+from services.reporting.schemas_analysis import TrainingReport, TrainingRow
+
+
+async def training(conn: AsyncConnection, q: Query) -> TrainingReport:
+    """Per school, as at the period's last date with data."""
+    t = q.threshold
+    on = q.as_at
+    schools = await schools_in_scope(conn, q)
+    coverage = await training_coverage(conn, q, on)
+    tr = m.training_record
+    expiring: dict[str, int] = dict(
+        (
+            await conn.execute(
+                sa.select(tr.c.school_urn, sa.func.count())
+                .where(
+                    (tr.c.trust_id == q.trust_id)
+                    & (tr.c.completed_on <= on)
+                    & (tr.c.expires_on >= on)
+                    & (tr.c.expires_on <= on + timedelta(days=90))
+                )
+                .group_by(tr.c.school_urn)
+            )
+        ).all()
+    )
+    s = m.incident_staff
+    in_date = sa.exists().where(
+        (tr.c.trust_id == s.c.trust_id)
+        & (tr.c.staff_id == s.c.staff_id)
+        & (tr.c.completed_on <= f.c.local_date)
+        & (tr.c.expires_on >= f.c.local_date)
+    )
+    untrained: dict[str, int] = dict(
+        (
+            await conn.execute(
+                sa.select(f.c.school_urn, sa.func.count(sa.distinct(f.c.incident_id)))
+                .select_from(
+                    f.join(s, (s.c.trust_id == f.c.trust_id) & (s.c.incident_id == f.c.incident_id))
+                )
+                .where(incident_cond(q) & ~in_date)
+                .group_by(f.c.school_urn)
+            )
+        ).all()
+    )
+    urns = [x.urn for x in schools]
+    staff = suppress_column([coverage.get(u, (0, 0))[0] for u in urns], t)
+    trained = suppress_column([coverage.get(u, (0, 0))[1] for u in urns], t)
+    exp = suppress_column([int(expiring.get(u, 0)) for u in urns], t)
+    unt = suppress_column([int(untrained.get(u, 0)) for u in urns], t)
+    rows = [
+        TrainingRow(
+            school_urn=x.urn,
+            name=x.name,
+            staff=staff[i],
+            trained=trained[i],
+            trained_share=share_of(
+                coverage.get(x.urn, (0, 0))[1], coverage.get(x.urn, (0, 0))[0], t
+            )
+            if not (staff[i].suppressed or trained[i].suppressed)
+            else HIDDEN,
+            expiring_90_days=exp[i],
+            incidents_with_untrained_staff=unt[i],
+        )
+        for i, x in enumerate(schools)
+    ]
+    return TrainingReport(**meta(q), as_at=on, schools=rows)  # type: ignore[arg-type]

@@ -1,0 +1,91 @@
+"""Trends: any metric as a time series by week, month or term."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.reporting import periods
+from services.reporting import statistics as st
+from services.reporting.disclosure import stat, suppress_column, suppress_one
+from services.reporting.queries.base import (
+    RESTRAINT,
+    SECLUSION,
+    Query,
+    f,
+    incident_cond,
+    rolls,
+)
+from services.reporting.queries.summary import meta, rolls_by_school
+from services.reporting.schemas_analysis import TrendPoint, TrendsReport
+
+
+def _flag(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    return sa.case((cond, 1), else_=0)
+
+
+METRICS: dict[str, sa.ColumnElement[Any]] = {
+    "incidents": sa.literal(1),
+    "restraint": _flag(f.c.intervention_type.in_(RESTRAINT)),
+    "seclusion": _flag(f.c.intervention_type.in_(SECLUSION)),
+    "other": _flag(~f.c.intervention_type.in_(RESTRAINT + SECLUSION)),
+    "ground_restraint": _flag(f.c.ground_restraint),
+    "pupil_injuries": _flag(f.c.pupil_injured),
+    "staff_injuries": f.c.staff_injuries,
+    "late_records": _flag(f.c.recorded_late),
+    "rate": sa.literal(1),
+    "pupils": sa.literal(1),
+}
+
+
+async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) -> TrendsReport:
+    """The metric per interval over the period (counts suppressed as one column)."""
+    cuts = periods.buckets(q.period, interval, q.term_dates)
+    per_day: dict[date, int] = {}
+    pupils_by_day: dict[date, set[str]] = {}
+    if metric == "pupils":
+        rows = await conn.execute(
+            sa.select(f.c.local_date, f.c.pupil_id).where(incident_cond(q)).distinct()
+        )
+        for day, pupil in rows:
+            pupils_by_day.setdefault(day, set()).add(pupil)
+    else:
+        value = sa.func.coalesce(sa.func.sum(METRICS[metric]), 0)
+        rows = await conn.execute(
+            sa.select(f.c.local_date, value).where(incident_cond(q)).group_by(f.c.local_date)
+        )
+        per_day = {day: int(n) for day, n in rows}
+    values = []
+    for _, first, last in cuts:
+        if metric == "pupils":
+            seen: set[str] = set()
+            for day, ids in pupils_by_day.items():
+                if first <= day <= last:
+                    seen |= ids
+            values.append(len(seen))
+        else:
+            values.append(sum(n for day, n in per_day.items() if first <= day <= last))
+    t = q.threshold
+    cells = suppress_column(values, t)
+    points = []
+    if metric == "rate":
+        roll_total = sum(rolls_by_school(await rolls(conn, q)).values())
+        roll_cell = suppress_one(roll_total, t)
+        for (label, first, last), n, cell in zip(cuts, values, cells, strict=True):
+            points.append(
+                TrendPoint(
+                    label=label,
+                    from_date=first,
+                    to_date=last,
+                    rate=stat(st.rate_per_100(n, roll_total), cell, roll_cell),
+                )
+            )
+    else:
+        points = [
+            TrendPoint(label=label, from_date=first, to_date=last, value=cell)
+            for (label, first, last), cell in zip(cuts, cells, strict=True)
+        ]
+    return TrendsReport(**meta(q), metric=metric, interval=interval, points=points)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The reporting API's routes, by area."""

@@ -1,0 +1,160 @@
+"""Pure statistics behind the reports; each is checked against hand-computed fixtures.
+
+Methods, stated once:
+- rates are per 100 pupils on roll, not annualised (the period is stated beside them);
+- the risk ratio compares the share of a group affected with the share of everyone else,
+  with a 95% interval by the log (Katz) method; when any of the four cells is zero, 0.5
+  is added to every cell first;
+- funnel limits are exact Poisson quantiles around the expected count (the trust or
+  setting-type rate times the school's roll): the lower limit is the smallest k with
+  P(X <= k) >= a/2 and the upper the smallest k with P(X <= k) >= 1 - a/2, for a = 0.05
+  (95%) and a = 0.002 (99.8%); a count below the lower or above the upper limit is outside;
+- percentiles interpolate linearly between closest ranks (Hyndman & Fan type 7, as
+  numpy's default and a spreadsheet's PERCENTILE.INC): position (n - 1) * q from 0;
+- the most-affected 10% of pupils are the ceil(n / 10) pupils with most incidents.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+Z95 = 1.959963984540054
+FUNNEL_LEVELS = {"95": 0.05, "99.8": 0.002}
+
+
+def rate_per_100(count: int, roll: int | None) -> float | None:
+    """Count per 100 on roll; None without a roll."""
+    if not roll:
+        return None
+    return round(100.0 * count / roll, 4)
+
+
+@dataclass(frozen=True)
+class RiskRatio:
+    """A risk ratio with its 95% confidence interval."""
+
+    ratio: float
+    lower: float
+    upper: float
+    corrected: bool  # 0.5 added to every cell
+
+    @property
+    def significant(self) -> bool:
+        """Whether the interval excludes 1."""
+        return self.lower > 1.0 or self.upper < 1.0
+
+
+def risk_ratio(affected: int, group: int, affected_other: int, other: int) -> RiskRatio | None:
+    """Risk of ``affected``/``group`` against ``affected_other``/``other`` (Katz log method)."""
+    if group <= 0 or other <= 0 or affected > group or affected_other > other:
+        return None
+    a, b = float(affected), float(group - affected)
+    c, d = float(affected_other), float(other - affected_other)
+    corrected = min(a, b, c, d) == 0
+    if corrected:
+        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
+    rr = (a / (a + b)) / (c / (c + d))
+    se = math.sqrt(1 / a - 1 / (a + b) + 1 / c - 1 / (c + d))
+    return RiskRatio(
+        ratio=round(rr, 4),
+        lower=round(rr * math.exp(-Z95 * se), 4),
+        upper=round(rr * math.exp(Z95 * se), 4),
+        corrected=corrected,
+    )
+
+
+def _poisson_window(mu: float) -> tuple[int, int]:
+    spread = 12 * math.sqrt(mu) + 12
+    return max(0, int(mu - spread)), int(mu + spread) + 1
+
+
+def poisson_cdf(k: int, mu: float) -> float:
+    """P(X <= k) for X ~ Poisson(mu)."""
+    if k < 0:
+        return 0.0
+    if mu <= 0:
+        return 1.0
+    lo, hi = _poisson_window(mu)
+    if k >= hi:
+        return 1.0
+    log_mu = math.log(mu)
+    return min(
+        1.0,
+        sum(math.exp(i * log_mu - mu - math.lgamma(i + 1)) for i in range(lo, k + 1)),
+    )
+
+
+def poisson_quantile(p: float, mu: float) -> int:
+    """The smallest k with P(X <= k) >= p."""
+    if mu <= 0:
+        return 0
+    lo, hi = _poisson_window(mu)
+    log_mu = math.log(mu)
+    total = 0.0
+    for i in range(lo, hi + 1):
+        total += math.exp(i * log_mu - mu - math.lgamma(i + 1))
+        if total >= p:
+            return i
+    return hi
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """Funnel-plot limits (counts) around an expected count."""
+
+    expected: float
+    limits: dict[str, tuple[int, int]]
+
+    def position(self, observed: int, level: str) -> str:
+        """'below', 'within' or 'above' the limits at ``level``."""
+        lower, upper = self.limits[level]
+        if observed < lower:
+            return "below"
+        if observed > upper:
+            return "above"
+        return "within"
+
+
+def funnel(expected: float) -> Funnel:
+    """95% and 99.8% Poisson limits around ``expected``."""
+    return Funnel(
+        expected=expected,
+        limits={
+            name: (poisson_quantile(a / 2, expected), poisson_quantile(1 - a / 2, expected))
+            for name, a in FUNNEL_LEVELS.items()
+        },
+    )
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th quantile (0..1), linear between closest ranks (type 7); None if empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    below = math.floor(pos)
+    above = min(below + 1, len(ordered) - 1)
+    return round(ordered[below] + (ordered[above] - ordered[below]) * (pos - below), 4)
+
+
+def median(values: Sequence[float]) -> float | None:
+    """The median (type 7 at 0.5)."""
+    return percentile(values, 0.5)
+
+
+def top_share(per_pupil: Sequence[int], fraction: float = 0.1) -> tuple[int, int, int]:
+    """(pupils in the top group, their incidents, all incidents) for the most-affected pupils."""
+    if not per_pupil:
+        return 0, 0, 0
+    k = math.ceil(len(per_pupil) * fraction)
+    ordered = sorted(per_pupil, reverse=True)
+    return k, sum(ordered[:k]), sum(ordered)
+
+
+def share(part: int, whole: int) -> float | None:
+    """part / whole as a fraction (4 decimals); None when whole is 0."""
+    if whole <= 0:
+        return None
+    return round(part / whole, 4)

@@ -1,0 +1,89 @@
+"""Keyword builders for events reporting consumes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.events.envelope import EventEnvelope
+from shared.events.registry import event_type
+
+T0 = datetime(2026, 10, 5, 10, 0, tzinfo=UTC)
+
+
+def envelope(
+    type: str,
+    payload: dict[str, Any],
+    *,
+    trust: str = "TR00001",
+    school: str | None = "100001",
+    subject: str = "s",
+    revision: int = 1,
+    sequence: int = 1,
+    at: datetime = T0,
+    producer: str = "incidents",
+) -> EventEnvelope:
+    """A valid envelope (the payload is checked against its registered model)."""
+    checked = event_type(type).model_validate(payload).model_dump(mode="json")
+    return EventEnvelope(
+        event_id=uuid.uuid4(),
+        type=type,
+        sequence=sequence,
+        producer=producer,
+        occurred_at=at,
+        trust_id=trust,
+        school_urn=school,
+        subject_id=subject,
+        subject_revision=revision,
+        payload=checked,
+    )
+
+
+def incident(
+    incident_id: str = "i-1",
+    *,
+    revision: int = 1,
+    school: str = "100001",
+    setting: str = "primary",
+    pupil: str = "p-1",
+    sen: str = "N",
+    kind: str = "physical_restraint",
+    at: datetime = T0,
+    recorded_after: timedelta = timedelta(hours=1),
+    staff_injuries: int = 0,
+    staff_ids: tuple[str, ...] = (),
+    fsm_ever6: bool | None = None,
+    **pupil_kw: Any,
+) -> dict[str, Any]:
+    """An incident payload (submitted or amended)."""
+    return {
+        "incident": {
+            "incident_id": incident_id,
+            "revision": revision,
+            "status": "submitted",
+            "occurred_at": at.isoformat(),
+            "local_date": at.date().isoformat(),
+            "intervention_type": kind,
+            "intervention_label": kind.replace("_", " "),
+            "vocabulary_version": 1,
+            "significant": kind != "supportive_contact",
+            "historic": True,
+            "recorded_at": (at + recorded_after).isoformat(),
+        },
+        "pupil": {"pupil_id": pupil, "sen_provision": sen, "fsm_ever6": fsm_ever6, **pupil_kw},
+        "school": {
+            "urn": school,
+            "name": f"School {school}",
+            "timezone": "Europe/London",
+            "setting_type": setting,
+        },
+        "report": {"pupil_name": "A", "summary": "s"},
+        "outcomes": {"staff_injuries": staff_injuries, "staff_ids": list(staff_ids)},
+    }
+
+
+def amended(voided: bool = False, **kw: Any) -> dict[str, Any]:
+    """An amendment payload."""
+    body = incident(**kw)
+    return {**body, "reason": "corrected", "voided": voided}

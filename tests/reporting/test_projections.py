@@ -1,0 +1,128 @@
+"""Projections are idempotent and give the same read model whatever order events arrive in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from services.reporting import models as m
+from services.reporting.projections import make_consumer
+from tests.reporting.builders import T0, amended, envelope, incident
+
+
+def stream(trust: str) -> list:
+    """A history touching every kind of projection, with an amendment and a late roll."""
+    e = lambda *a, **k: envelope(*a, trust=trust, **k)  # noqa: E731
+    rep = {"report_id": "r-1", "incident_id": "i-1", "incident_occurred_at": T0.isoformat()}
+    return [
+        e("incident.submitted.v1", incident(staff_injuries=1), subject="i-1"),
+        e(
+            "incident.amended.v1",
+            amended(revision=2, kind="seclusion", staff_injuries=2),
+            subject="i-1",
+            revision=2,
+        ),
+        e("incident.submitted.v1", incident("i-2", pupil="p-2"), subject="i-2"),
+        e(
+            "incident.amended.v1",
+            amended(incident_id="i-2", pupil="p-2", revision=2, voided=True),
+            subject="i-2",
+            revision=2,
+        ),
+        e(
+            "pupil.updated.v1",
+            {"pupil_id": "p-1", "school_urn": "100001", "sen_provision": "K", "fsm_ever6": True},
+            subject="p-1",
+        ),
+        e(
+            "roll.updated.v1",
+            {
+                "school_urn": "100001",
+                "academic_year": 2026,
+                "cells": [{"dimension": "all", "group": "all", "count": 300}],
+            },
+            subject="100001:2026",
+            revision=1,
+        ),
+        e(
+            "roll.updated.v1",
+            {
+                "school_urn": "100001",
+                "academic_year": 2026,
+                "cells": [{"dimension": "all", "group": "all", "count": 320}],
+            },
+            subject="100001:2026",
+            revision=2,
+        ),
+        e(
+            "parent_report.sent.v1",
+            {
+                **rep,
+                "pupil_id": "p-1",
+                "channel": "email",
+                "provider": "notify",
+                "sent_at": (T0 + timedelta(minutes=30)).isoformat(),
+            },
+            producer="notifications",
+            subject="r-1",
+        ),
+        e(
+            "parent_report.delivered.v1",
+            {**rep, "delivered_at": (T0 + timedelta(minutes=31)).isoformat()},
+            producer="notifications",
+            subject="r-1",
+        ),
+        e(
+            "parent_report.completed.v1",
+            {**rep, "outcome": "met", "completed_at": (T0 + timedelta(minutes=31)).isoformat()},
+            producer="notifications",
+            subject="r-1",
+        ),
+        e("trust.settings_changed.v1", {"suppression_threshold": 3}, school=None, subject=trust),
+    ]
+
+
+async def dump(conn, trust: str) -> dict[str, list]:
+    out = {}
+    for name in m.READ_MODEL:
+        t = m.metadata.tables[name]
+        cols = [c for c in t.c if c.name not in ("trust_id", "last_event_at")]
+        rows = (await conn.execute(sa.select(*cols).where(t.c.trust_id == trust))).all()
+        out[name] = sorted(tuple(str(v) for v in r) for r in rows)
+    return out
+
+
+async def test_any_order_and_repeats_give_the_same_read_model(contexts) -> None:
+    ctx = contexts["reporting"]
+    consume = make_consumer(ctx)
+    forward, backward = stream("TR00001"), stream("TR00002")
+    for env in forward:
+        assert await consume(env)
+    for env in reversed(backward):
+        assert await consume(env)
+    for env in forward:  # a repeat changes nothing
+        assert not await consume(env)
+    async with ctx.db.engine.connect() as conn:
+        a, b = await dump(conn, "TR00001"), await dump(conn, "TR00002")
+        assert a == b
+        f = m.incident_fact
+        row = (
+            await conn.execute(
+                sa.select(f).where((f.c.trust_id == "TR00001") & (f.c.incident_id == "i-1"))
+            )
+        ).one()
+        assert (row.revision, row.intervention_type, row.staff_injuries) == (2, "seclusion", 2)
+        assert row.fsm_ever6 is True  # filled from pupil.updated, whichever came first
+        voided = (
+            await conn.execute(
+                sa.select(f.c.voided).where(
+                    (f.c.trust_id == "TR00002") & (f.c.incident_id == "i-2")
+                )
+            )
+        ).scalar_one()
+        assert voided is True
+        assert ("100001", "2026", "all", "all", "320") in a["roll"]
+        s = m.parent_report_status
+        pr = (await conn.execute(sa.select(s).where(s.c.trust_id == "TR00002"))).one()
+        assert pr.outcome == "met" and pr.first_delivered_at == T0 + timedelta(minutes=31)
