@@ -210,6 +210,8 @@ def audit_verify(
     if breaks:
         raise typer.Exit(1)
     typer.echo(f"audit log intact: {count} entries")
+
+
 @reporting_app.command("rebuild")
 def reporting_rebuild(
     trust: Annotated[

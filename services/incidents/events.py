@@ -76,6 +76,15 @@ def incident_payload(
             staff_injured=any(i.get("person") == "staff" for i in injuries),
             riddor_reportable=any(i.get("riddor_reportable") for i in injuries),
             medical_check=(sections.get("welfare") or {}).get("medical_check"),
+            staff_refs=sorted(
+                {
+                    s["staff_ref"]
+                    for iv in sections.get("interventions") or []
+                    for s in iv.get("staff") or []
+                    if s.get("staff_ref")
+                }
+            ),
+            staff_injury_count=sum(1 for i in injuries if i.get("person") == "staff"),
         )
         report_extra = {
             "location": sections.get("location"),
@@ -120,6 +129,7 @@ def incident_payload(
             fsm_eligible=pupil.fsm_eligible,
             ethnicity=pupil.ethnicity,
             age_years=age,
+            fsm_ever6=getattr(pupil, "fsm_ever6", None),
         ),
         school=SchoolRef(
             urn=school.urn,

@@ -114,7 +114,9 @@ class StaffOut(BaseModel):
     training: list[dict[str, Any]]
 
 
-Characteristic = Literal["sen_provision", "fsm_eligible", "fsm_ever6", "gender", "ethnicity"]
+Characteristic = Literal[
+    "sen_provision", "fsm_eligible", "fsm_ever6", "gender", "ethnicity", "year_group"
+]
 
 
 class RollIn(_In):

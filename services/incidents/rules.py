@@ -25,7 +25,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "record_deadline_hours": 24,
     "prohibited_techniques": list(DEFAULT_PROHIBITED_TECHNIQUES),
     "prohibited_positions": [],
-    "suppression_threshold": 5,
+    "suppression_threshold": 4,  # counts 1 to 4 are withheld from governors
 }
 
 

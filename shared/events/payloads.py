@@ -32,6 +32,7 @@ class PupilCharacteristics(_Payload):
     fsm_eligible: bool | None = None
     ethnicity: str | None = None
     age_years: int | None = Field(default=None, ge=0)
+    fsm_ever6: bool | None = Field(default=None, description="FSM at any time in six years")
 
 
 class SchoolRef(_Payload):
@@ -121,6 +122,10 @@ class RecordFacts(_Payload):
     staff_injured: bool = False
     riddor_reportable: bool = False
     medical_check: bool | None = None
+    staff_refs: list[str] = Field(
+        default_factory=list, description="Staff involved, by the school's staff reference"
+    )
+    staff_injury_count: int = Field(default=0, ge=0, description="Injuries to staff")
 
 
 class IncidentSubmittedV1(_Payload):
@@ -143,6 +148,9 @@ class Amendment(_Payload):
     reason: str
     changed_fields: list[str]
     material: bool = Field(description="A change parents must be told about")
+    voided: bool = Field(
+        default=False, description="The record no longer counts (filed against the wrong pupil)"
+    )
 
 
 class IncidentAmendedV1(IncidentSubmittedV1):
@@ -271,6 +279,7 @@ class ClientRevokedV1(_Payload):
     role: str
     revoked_at: AwareDatetime
     revoked_by: str = Field(description="The trust lead's subject (an id, never a name)")
+
 
 class ParentReportDeliveredV1(_Payload):
     """A provider confirmed a message of a parent report delivered."""

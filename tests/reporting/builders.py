@@ -79,11 +79,57 @@ def incident(
             "setting_type": setting,
         },
         "report": {"pupil_name": "A", "summary": "s"},
-        "outcomes": {"staff_injuries": staff_injuries, "staff_ids": list(staff_ids)},
+        "record": {"staff_injury_count": staff_injuries, "staff_refs": list(staff_ids)},
     }
 
 
 def amended(voided: bool = False, **kw: Any) -> dict[str, Any]:
     """An amendment payload."""
     body = incident(**kw)
-    return {**body, "reason": "corrected", "voided": voided}
+    amendment = {
+        "revision": body["incident"]["revision"],
+        "author": "user:1",
+        "reason": "corrected",
+        "changed_fields": ["/intervention_type"],
+        "material": True,
+        "voided": voided,
+    }
+    return {**body, "amendment": amendment}
+
+
+def report_event(
+    kind: str, report_id: str = "r-1", incident_id: str = "i-1", **kw: Any
+) -> dict[str, Any]:
+    """A parent-report event payload as notifications emits it."""
+    base: dict[str, Any] = {"report_id": report_id, "incident_id": incident_id, "pupil_id": "p-1"}
+    at = kw.pop("at", T0 + timedelta(minutes=30))
+    if kind == "sent":
+        base |= {
+            "channel": "email",
+            "provider": "notify",
+            "sent_at": at.isoformat(),
+            "incident_occurred_at": T0.isoformat(),
+        }
+    elif kind == "delivered":
+        base |= {
+            "channel": "email",
+            "provider": "notify",
+            "delivered_at": at.isoformat(),
+            "incident_occurred_at": T0.isoformat(),
+        }
+    elif kind == "completed":
+        base |= {
+            "standard": kw.pop("standard", "met"),
+            "incident_occurred_at": T0.isoformat(),
+            "local_date": T0.date().isoformat(),
+            "completed_at": at.isoformat(),
+        }
+    base.update(kw)
+    return base
+
+
+def roll(
+    school: str = "100001", year: str = "2026/27", total: int = 300, **counts: dict[str, int]
+) -> dict[str, Any]:
+    """A roll.updated payload as the incidents registry emits it."""
+    return {"school_urn": school, "academic_year": year, "total": total, "counts": counts}

@@ -8,13 +8,12 @@ import sqlalchemy as sa
 
 from services.reporting import models as m
 from services.reporting.projections import make_consumer
-from tests.reporting.builders import T0, amended, envelope, incident
+from tests.reporting.builders import T0, amended, envelope, incident, report_event, roll
 
 
 def stream(trust: str) -> list:
     """A history touching every kind of projection, with an amendment and a late roll."""
     e = lambda *a, **k: envelope(*a, trust=trust, **k)  # noqa: E731
-    rep = {"report_id": "r-1", "incident_id": "i-1", "incident_occurred_at": T0.isoformat()}
     return [
         e("incident.submitted.v1", incident(staff_injuries=1), subject="i-1"),
         e(
@@ -32,54 +31,49 @@ def stream(trust: str) -> list:
         ),
         e(
             "pupil.updated.v1",
-            {"pupil_id": "p-1", "school_urn": "100001", "sen_provision": "K", "fsm_ever6": True},
+            {
+                "school_urn": "100001",
+                "pupil": {"pupil_id": "p-1", "sen_provision": "K"},
+                "fsm_ever6": True,
+            },
             subject="p-1",
         ),
         e(
             "roll.updated.v1",
-            {
-                "school_urn": "100001",
-                "academic_year": 2026,
-                "cells": [{"dimension": "all", "group": "all", "count": 300}],
-            },
+            roll(total=300),
             subject="100001:2026",
             revision=1,
         ),
         e(
             "roll.updated.v1",
-            {
-                "school_urn": "100001",
-                "academic_year": 2026,
-                "cells": [{"dimension": "all", "group": "all", "count": 320}],
-            },
+            roll(total=320, sen_provision={"N": 280, "K": 30, "E": 10}),
             subject="100001:2026",
             revision=2,
         ),
         e(
             "parent_report.sent.v1",
-            {
-                **rep,
-                "pupil_id": "p-1",
-                "channel": "email",
-                "provider": "notify",
-                "sent_at": (T0 + timedelta(minutes=30)).isoformat(),
-            },
+            report_event("sent"),
             producer="notifications",
             subject="r-1",
         ),
         e(
             "parent_report.delivered.v1",
-            {**rep, "delivered_at": (T0 + timedelta(minutes=31)).isoformat()},
+            report_event("delivered", at=T0 + timedelta(minutes=31)),
             producer="notifications",
             subject="r-1",
         ),
         e(
             "parent_report.completed.v1",
-            {**rep, "outcome": "met", "completed_at": (T0 + timedelta(minutes=31)).isoformat()},
+            report_event("completed", at=T0 + timedelta(minutes=31)),
             producer="notifications",
             subject="r-1",
         ),
-        e("trust.settings_changed.v1", {"suppression_threshold": 3}, school=None, subject=trust),
+        e(
+            "trust.settings_changed.v1",
+            {"settings": {"suppression_threshold": 3}, "effective": {"suppression_threshold": 3}},
+            school=None,
+            subject=trust,
+        ),
     ]
 
 
@@ -123,6 +117,7 @@ async def test_any_order_and_repeats_give_the_same_read_model(contexts) -> None:
         ).scalar_one()
         assert voided is True
         assert ("100001", "2026", "all", "all", "320") in a["roll"]
+        assert ("100001", "2026", "sen", "K", "30") in a["roll"]
         s = m.parent_report_status
         pr = (await conn.execute(sa.select(s).where(s.c.trust_id == "TR00002"))).one()
         assert pr.outcome == "met" and pr.first_delivered_at == T0 + timedelta(minutes=31)

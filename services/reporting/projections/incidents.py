@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,11 +15,17 @@ from services.reporting.projections.common import upsert
 from shared.events.envelope import EventEnvelope
 from shared.events.payloads import (
     IncidentAmendedV1,
-    IncidentOutcomes,
     IncidentReviewedV1,
     IncidentSubmittedV1,
     PracticeFlaggedV1,
+    RecordFacts,
 )
+
+
+def staff_key(school_urn: str, staff_ref: str) -> str:
+    """Staff references are the school's own: a stable id qualified by school."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"candour:staff:{school_urn}/{staff_ref}"))
+
 
 # Characteristics an incident may lack that a pupil.updated event can supply.
 FILLABLE = ("year_group", "gender", "fsm_eligible", "fsm_ever6", "ethnicity")
@@ -42,7 +49,8 @@ async def _apply_revision(
 ) -> None:
     f = m.incident_fact
     facts, pupil = e.incident, e.pupil
-    outcomes = e.outcomes or IncidentOutcomes()
+    record = e.record or RecordFacts()
+    ground = any((iv.position or "").startswith("ground") for iv in record.interventions)
     values: dict[str, Any] = {
         "revision": facts.revision,
         "school_urn": e.school.urn,
@@ -63,9 +71,9 @@ async def _apply_revision(
         "fsm_eligible": pupil.fsm_eligible,
         "fsm_ever6": pupil.fsm_ever6,
         "ethnicity": pupil.ethnicity,
-        "pupil_injured": outcomes.pupil_injured,
-        "staff_injuries": outcomes.staff_injuries,
-        "ground_restraint": outcomes.ground_restraint,
+        "pupil_injured": record.pupil_injured,
+        "staff_injuries": record.staff_injury_count,
+        "ground_restraint": ground,
         "voided": voided,
         "recorded_late": facts.recorded_at.astimezone(ZoneInfo(e.school.timezone)).date()
         > date.fromisoformat(facts.local_date) + timedelta(days=1),
@@ -90,7 +98,7 @@ async def _apply_revision(
                 (s.c.trust_id == env.trust_id) & (s.c.incident_id == facts.incident_id)
             )
         )
-        for staff_id in sorted(set(outcomes.staff_ids)):
+        for staff_id in sorted({staff_key(e.school.urn, ref) for ref in record.staff_refs}):
             await conn.execute(s.insert().values(**key, staff_id=staff_id))
     await _school(conn, env.trust_id, e)
 
@@ -103,10 +111,7 @@ async def apply_incident(conn: AsyncConnection, env: EventEnvelope) -> None:
 async def apply_amended(conn: AsyncConnection, env: EventEnvelope) -> None:
     """An amendment replaces every earlier revision (a voided record stops counting)."""
     a = IncidentAmendedV1.model_validate(env.payload)
-    as_submitted = IncidentSubmittedV1.model_construct(
-        incident=a.incident, pupil=a.pupil, school=a.school, outcomes=a.outcomes
-    )
-    await _apply_revision(conn, env, as_submitted, a.voided)
+    await _apply_revision(conn, env, a, a.amendment.voided)
 
 
 async def apply_reviewed(conn: AsyncConnection, env: EventEnvelope) -> None:
@@ -117,7 +122,10 @@ async def apply_reviewed(conn: AsyncConnection, env: EventEnvelope) -> None:
         conn,
         r,
         {"trust_id": env.trust_id, "incident_id": e.incident_id},
-        {"reviewed_at": e.reviewed_at, "plan_changed": e.plan_changed},
+        {
+            "reviewed_at": e.reviewed_at,
+            "plan_changed": e.support_plan_changed or e.handling_plan_changed,
+        },
         newer=r.c.reviewed_at > e.reviewed_at,
     )
 
@@ -125,10 +133,11 @@ async def apply_reviewed(conn: AsyncConnection, env: EventEnvelope) -> None:
 async def apply_flagged(conn: AsyncConnection, env: EventEnvelope) -> None:
     """A prohibited or unsafe practice recorded on an incident."""
     e = PracticeFlaggedV1.model_validate(env.payload)
-    await upsert(
-        conn,
-        m.practice_flag,
-        {"trust_id": env.trust_id, "incident_id": e.incident_id, "practice": e.practice},
-        {"flagged_at": e.flagged_at},
-        newer=m.practice_flag.c.flagged_at > e.flagged_at,
-    )
+    for flag in e.flags:
+        await upsert(
+            conn,
+            m.practice_flag,
+            {"trust_id": env.trust_id, "incident_id": e.incident_id, "practice": flag.code[:60]},
+            {"flagged_at": env.occurred_at},
+            newer=m.practice_flag.c.flagged_at > env.occurred_at,
+        )

@@ -88,15 +88,19 @@ async def apply_completed(conn: AsyncConnection, env: EventEnvelope) -> None:
     e = ParentReportCompletedV1.model_validate(env.payload)
     cond = await _row(conn, env, e)
     newer = sa.or_(s.c.completed_at.is_(None), s.c.completed_at <= e.completed_at)
-    await conn.execute(
-        s.update().where(cond & newer).values(outcome=e.outcome, completed_at=e.completed_at)
-    )
-    if e.first_delivered_at is not None:
+    if e.standard in ("met", "missed"):
+        # Withheld and not-required reports are not part of the same-day standard's share.
+        await conn.execute(
+            s.update().where(cond & newer).values(outcome=e.standard, completed_at=e.completed_at)
+        )
+    if e.first_sent_at is not None:
         await conn.execute(
             s.update()
             .where(cond)
-            .values(first_delivered_at=_earliest(s.c.first_delivered_at, e.first_delivered_at))
+            .values(first_sent_at=_earliest(s.c.first_sent_at, e.first_sent_at))
         )
+    if e.standard == "withheld":
+        await conn.execute(s.update().where(cond).values(withheld=True))
 
 
 async def apply_held(conn: AsyncConnection, env: EventEnvelope) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import date
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting.projections.common import claim_revision, upsert
-from services.reporting.projections.incidents import FILLABLE
+from services.reporting.projections.incidents import FILLABLE, staff_key
 from shared.events.envelope import EventEnvelope
 from shared.events.payloads import (
     PupilUpdatedV1,
@@ -35,12 +39,21 @@ async def apply_school_registered(conn: AsyncConnection, env: EventEnvelope) -> 
 async def apply_pupil_updated(conn: AsyncConnection, env: EventEnvelope) -> None:
     """A pupil's characteristics; they fill what an incident left unknown."""
     e = PupilUpdatedV1.model_validate(env.payload)
-    if not await claim_revision(conn, env.trust_id, "pupil", e.pupil_id, env.subject_revision):
+    pid = e.pupil.pupil_id
+    if not await claim_revision(conn, env.trust_id, "pupil", pid, env.subject_revision):
         return
-    values = e.model_dump(exclude={"pupil_id"})
-    await upsert(conn, m.pupil, {"trust_id": env.trust_id, "pupil_id": e.pupil_id}, values)
+    values = {
+        "school_urn": e.school_urn,
+        "sen_provision": e.pupil.sen_provision,
+        "year_group": e.pupil.year_group,
+        "gender": e.pupil.gender,
+        "fsm_eligible": e.pupil.fsm_eligible,
+        "fsm_ever6": e.fsm_ever6 if e.fsm_ever6 is not None else e.pupil.fsm_ever6,
+        "ethnicity": e.pupil.ethnicity,
+    }
+    await upsert(conn, m.pupil, {"trust_id": env.trust_id, "pupil_id": pid}, values)
     f = m.incident_fact
-    mine = (f.c.trust_id == env.trust_id) & (f.c.pupil_id == e.pupil_id)
+    mine = (f.c.trust_id == env.trust_id) & (f.c.pupil_id == pid)
     for col in FILLABLE:
         if values[col] is not None:
             await conn.execute(
@@ -49,22 +62,45 @@ async def apply_pupil_updated(conn: AsyncConnection, env: EventEnvelope) -> None
 
 
 async def apply_staff_updated(conn: AsyncConnection, env: EventEnvelope) -> None:
-    """A member of staff, by id."""
+    """A member of staff of a school (every registered member of staff counts for coverage)."""
     e = StaffUpdatedV1.model_validate(env.payload)
-    if not await claim_revision(conn, env.trust_id, "staff", e.staff_id, env.subject_revision):
+    sid = staff_key(e.school_urn, e.staff_ref)
+    if not await claim_revision(conn, env.trust_id, "staff", sid, env.subject_revision):
         return
     await upsert(
         conn,
         m.staff,
-        {"trust_id": env.trust_id, "staff_id": e.staff_id},
-        {"school_urn": e.school_urn, "requires_training": e.requires_training, "active": e.active},
+        {"trust_id": env.trust_id, "staff_id": sid},
+        {"school_urn": e.school_urn, "requires_training": True, "active": True},
     )
+
+
+# The incidents registry names characteristics by field; reporting by dimension.
+ROLL_DIMENSIONS = {
+    "sen_provision": "sen",
+    "fsm_eligible": "fsm",
+    "fsm_ever6": "fsm_ever6",
+    "gender": "gender",
+    "ethnicity": "ethnicity",
+    "year_group": "year_group",
+}
+YES = {"true", "yes", "y", "1"}
+NO = {"false", "no", "n", "0"}
+
+
+def roll_group(dimension: str, value: str) -> str:
+    """A roll group as reporting names it (FSM as yes/no)."""
+    if dimension in ("fsm", "fsm_ever6"):
+        low = value.strip().lower()
+        return "yes" if low in YES else "no" if low in NO else "unknown"
+    return value
 
 
 async def apply_roll_updated(conn: AsyncConnection, env: EventEnvelope) -> None:
     """A school's roll for one academic year, replaced whole by a newer revision."""
     e = RollUpdatedV1.model_validate(env.payload)
-    subject = f"{e.school_urn}:{e.academic_year}"
+    year = int(e.academic_year[:4])
+    subject = f"{e.school_urn}:{year}"
     if not await claim_revision(conn, env.trust_id, "roll", subject, env.subject_revision):
         return
     r = m.roll
@@ -72,39 +108,55 @@ async def apply_roll_updated(conn: AsyncConnection, env: EventEnvelope) -> None:
         r.delete().where(
             (r.c.trust_id == env.trust_id)
             & (r.c.school_urn == e.school_urn)
-            & (r.c.academic_year == e.academic_year)
+            & (r.c.academic_year == year)
         )
     )
-    cells = {(c.dimension, c.group): c.count for c in e.cells}
-    if cells:
-        await conn.execute(
-            r.insert(),
-            [
-                {
-                    "trust_id": env.trust_id,
-                    "school_urn": e.school_urn,
-                    "academic_year": e.academic_year,
-                    "dimension": dim,
-                    "group": group,
-                    "count": count,
-                }
-                for (dim, group), count in sorted(cells.items())
-            ],
-        )
+    cells: dict[tuple[str, str], int] = {("all", "all"): e.total}
+    for name, counts in e.counts.items():
+        dim = ROLL_DIMENSIONS.get(name)
+        if dim is None:
+            continue
+        for value, count in counts.items():
+            key = (dim, roll_group(dim, str(value))[:20])
+            cells[key] = cells.get(key, 0) + int(count)
+    await conn.execute(
+        r.insert(),
+        [
+            {
+                "trust_id": env.trust_id,
+                "school_urn": e.school_urn,
+                "academic_year": year,
+                "dimension": dim,
+                "group": group,
+                "count": count,
+            }
+            for (dim, group), count in sorted(cells.items())
+        ],
+    )
 
 
 async def apply_training_recorded(conn: AsyncConnection, env: EventEnvelope) -> None:
     """A training certificate of a member of staff."""
     e = TrainingRecordedV1.model_validate(env.payload)
-    if not await claim_revision(
-        conn, env.trust_id, "training", e.training_id, env.subject_revision
-    ):
+    sid = staff_key(e.school_urn, e.staff_ref)
+    training_id = str(
+        uuid.uuid5(
+            uuid.NAMESPACE_URL, f"candour:training:{sid}/{e.provider}/{e.course}/{e.completed_date}"
+        )
+    )
+    if not await claim_revision(conn, env.trust_id, "training", training_id, 1):
         return
     await upsert(
         conn,
         m.training_record,
-        {"trust_id": env.trust_id, "training_id": e.training_id},
-        e.model_dump(exclude={"training_id"}),
+        {"trust_id": env.trust_id, "training_id": training_id},
+        {
+            "staff_id": sid,
+            "school_urn": e.school_urn,
+            "provider": e.provider,
+            "completed_on": date.fromisoformat(e.completed_date),
+            "expires_on": date.fromisoformat(e.expiry_date),
+        },
     )
 
 
@@ -112,17 +164,40 @@ async def _trust_state(conn: AsyncConnection, trust_id: str, **values: object) -
     await upsert(conn, m.trust_state, {"trust_id": trust_id}, values)
 
 
+def term_dates(terms: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """The trust's term dates as reporting keys them: academic year and term by start month."""
+    if terms is None:
+        return None
+    out = []
+    for t in terms:
+        starts, ends = date.fromisoformat(str(t["starts"])), date.fromisoformat(str(t["ends"]))
+        year = starts.year if starts.month >= 8 else starts.year - 1
+        name = "autumn" if starts.month >= 8 else "spring" if starts.month <= 3 else "summer"
+        out.append(
+            {
+                "academic_year": year,
+                "term": name,
+                "start_date": starts.isoformat(),
+                "end_date": ends.isoformat(),
+            }
+        )
+    return out
+
+
 async def apply_settings_changed(conn: AsyncConnection, env: EventEnvelope) -> None:
-    """The suppression threshold and term dates."""
+    """The trust's suppression threshold and term dates (a school's overrides do not apply)."""
     e = TrustSettingsChangedV1.model_validate(env.payload)
+    if e.school_urn is not None:
+        return
     if not await claim_revision(conn, env.trust_id, "settings", "trust", env.subject_revision):
         return
-    await _trust_state(
-        conn,
-        env.trust_id,
-        suppression_threshold=e.suppression_threshold,
-        term_dates=[t.model_dump(mode="json") for t in e.term_dates],
-    )
+    values: dict[str, Any] = {}
+    if "suppression_threshold" in e.effective:
+        values["suppression_threshold"] = e.effective["suppression_threshold"]
+    if "terms" in e.effective:
+        values["term_dates"] = term_dates(e.effective["terms"])
+    if values:
+        await _trust_state(conn, env.trust_id, **values)
 
 
 async def apply_vocabulary_published(conn: AsyncConnection, env: EventEnvelope) -> None:
@@ -138,15 +213,38 @@ async def apply_vocabulary_published(conn: AsyncConnection, env: EventEnvelope) 
     )
 
 
+# The incidents registry's audit answers, by the audit item reporting shows them under.
+AUDIT_ITEMS = {
+    "policy_in_place": "policy_in_place",
+    "parents_told_how": "parents_told",
+    "seclusion_named_as": "seclusion_named",
+    "training_bought": "training_received",
+    "data_reaches_governors": "data_to_governors",
+    "post_incident_review": "post_incident_review",
+}
+
+
+def audit_answer(value: Any) -> str:
+    """An answer as text: yes/no for booleans, lists joined."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    return str(value)[:200]
+
+
 async def apply_audit_recorded(conn: AsyncConnection, env: EventEnvelope) -> None:
     """The trust leads' latest answer to each audit item."""
     e = SchoolAuditRecordedV1.model_validate(env.payload)
     a = m.school_audit
-    for ans in e.answers:
+    for key, value in e.answers.items():
+        item = AUDIT_ITEMS.get(key)
+        if item is None:
+            continue
         await upsert(
             conn,
             a,
-            {"trust_id": env.trust_id, "school_urn": e.school_urn, "item": ans.item},
-            {"answer": ans.answer, "recorded_at": e.recorded_at},
+            {"trust_id": env.trust_id, "school_urn": e.school_urn, "item": item},
+            {"answer": audit_answer(value), "recorded_at": e.recorded_at},
             newer=a.c.recorded_at < e.recorded_at,
         )

@@ -13,7 +13,7 @@ import shared.db.types
 
 
 revision: str = 'e2a20cc9a8df'
-down_revision: str | None = '5163c0ee4fc3'
+down_revision: str | None = 'ade568db191e'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
