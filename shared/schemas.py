@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -44,3 +46,34 @@ class Health(BaseModel):
     status: str
     service: str
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+# Request fields take JSON as the schema says, not as Python would coerce it: a boolean is
+# true or false (never 0 or "yes"), a date-time an RFC 3339 string with an offset (never a
+# number of seconds), a date YYYY-MM-DD. Responses pass through unchanged.
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _rfc3339(value: Any) -> Any:
+    if isinstance(value, str):
+        if not _RFC3339.match(value):
+            raise ValueError("must be an RFC 3339 date-time with offset, e.g. 2026-11-27T10:05:00Z")
+    elif not isinstance(value, datetime):
+        raise ValueError("must be an RFC 3339 date-time string")
+    return value
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, str):
+        if not _ISO_DATE.match(value):
+            raise ValueError("must be a date as YYYY-MM-DD")
+    elif not isinstance(value, date):
+        raise ValueError("must be a date string YYYY-MM-DD")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+LocalDate = Annotated[date, BeforeValidator(_iso_date)]

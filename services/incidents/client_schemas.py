@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+
+from shared.schemas import Timestamp
 
 CLIENT_ID_PATTERN = r"^TR\d{5}-[0-9a-f]{16}$"
 SchoolOrAll = Annotated[str, Field(pattern=r"^(\d{6}|\*)$")]
@@ -55,16 +56,16 @@ class Client(BaseModel):
     role: str
     schools: list[str]
     scopes: list[str]
-    created_at: datetime
-    revoked_at: datetime | None = None
-    secrets_valid: int = Field(description="Secrets that can obtain a token now (overlap: 2)")
+    created_at: Timestamp
+    revoked_at: Timestamp | None = None
+    secrets_valid: StrictInt = Field(description="Secrets that can obtain a token now (overlap: 2)")
 
 
 class ClientWithSecret(Client):
     """A client just registered or rotated: the only time its secret is shown."""
 
     client_secret: str = Field(description="Shown once; store it in the client's vault")
-    previous_secret_expires_at: datetime | None = Field(
+    previous_secret_expires_at: Timestamp | None = Field(
         default=None, description="After rotation: when the old secret stops working"
     )
 
@@ -74,7 +75,7 @@ class SecretRotate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
 
-    overlap_seconds: int | None = Field(
+    overlap_seconds: StrictInt | None = Field(
         default=None,
         ge=0,
         le=30 * 86400,
@@ -87,7 +88,7 @@ class TokenResponse(BaseModel):
 
     access_token: str
     token_type: Literal["Bearer"]
-    expires_in: int = Field(le=600)
+    expires_in: StrictInt = Field(le=600)
     scope: str
 
 

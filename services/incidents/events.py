@@ -102,7 +102,10 @@ def incident_payload(
             required=not (age is not None and age >= 20),
             already_told_in_writing=bool(pr.get("already_told_in_writing")),
             told_at=pr.get("told_at"),
+            told_how=pr.get("told_how"),
+            told_by=pr.get("told_by"),
             safeguarding_hold=bool(pr.get("safeguarding_hold")),
+            hold_reason=pr.get("hold_reason"),
         )
     return IncidentSubmittedV1(
         incident=IncidentFacts(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from shared.schemas import LocalDate, Timestamp
 
 
 class _In(BaseModel):
@@ -51,12 +52,12 @@ class PupilIn(_In):
     legal_first_name: str = Field(min_length=1, max_length=100)
     legal_last_name: str = Field(min_length=1, max_length=100)
     preferred_name: str | None = Field(default=None, max_length=100)
-    date_of_birth: date | None = None
+    date_of_birth: LocalDate | None = None
     sen_provision: Literal["N", "K", "E"] = "N"
     year_group: str | None = Field(default=None, max_length=2)
     gender: Literal["M", "F", "U"] | None = None
-    fsm_eligible: bool | None = None
-    fsm_ever6: bool | None = None
+    fsm_eligible: StrictBool | None = None
+    fsm_ever6: StrictBool | None = None
     ethnicity: str | None = Field(default=None, max_length=4)
     handling_plan: HandlingPlan | None = None
 
@@ -71,12 +72,12 @@ class PupilOut(BaseModel):
     legal_first_name: str
     legal_last_name: str
     preferred_name: str | None
-    date_of_birth: date | None
+    date_of_birth: LocalDate | None
     sen_provision: str
     year_group: str | None
     gender: str | None
-    fsm_eligible: bool | None
-    fsm_ever6: bool | None
+    fsm_eligible: StrictBool | None
+    fsm_ever6: StrictBool | None
     ethnicity: str | None
     handling_plan: list[str] | None
 
@@ -88,8 +89,8 @@ class TrainingIn(_In):
     course: str = Field(min_length=1, max_length=200)
     certification: str | None = Field(default=None, max_length=200)
     techniques: list[str] = Field(max_length=40, description="Provider hold names or codes")
-    completed_date: date
-    expiry_date: date
+    completed_date: LocalDate
+    expiry_date: LocalDate
 
 
 class StaffIn(_In):
@@ -122,8 +123,8 @@ Characteristic = Literal[
 class RollIn(_In):
     """A school's roll for one academic year, with counts by characteristic."""
 
-    total: int = Field(ge=0, le=100_000)
-    counts: dict[Characteristic, dict[str, int]] = Field(default_factory=dict)
+    total: StrictInt = Field(ge=0, le=100_000)
+    counts: dict[Characteristic, dict[str, StrictInt]] = Field(default_factory=dict)
 
 
 class RollOut(BaseModel):
@@ -131,21 +132,21 @@ class RollOut(BaseModel):
 
     school_urn: str
     academic_year: str
-    total: int
-    counts: dict[str, dict[str, int]]
+    total: StrictInt
+    counts: dict[str, dict[str, StrictInt]]
 
 
 class SettingsIn(_In):
     """Trust settings (or a school's overrides): only what is sent is set."""
 
-    ground_restraint_limit_minutes: int | None = Field(default=None, ge=1, le=60)
-    record_deadline_hours: int | None = Field(default=None, ge=1, le=240)
-    suppression_threshold: int | None = Field(default=None, ge=0, le=50)
+    ground_restraint_limit_minutes: StrictInt | None = Field(default=None, ge=1, le=60)
+    record_deadline_hours: StrictInt | None = Field(default=None, ge=1, le=240)
+    suppression_threshold: StrictInt | None = Field(default=None, ge=0, le=50)
     prohibited_techniques: list[str] | None = Field(default=None, max_length=30)
     prohibited_positions: list[str] | None = Field(default=None, max_length=10)
-    parent_report_deadline_hours: int | None = Field(default=None, ge=1, le=240)
-    retention_years_after_birth: int | None = Field(default=None, ge=1, le=100)
-    terms: list[dict[str, date]] | None = Field(
+    parent_report_deadline_hours: StrictInt | None = Field(default=None, ge=1, le=240)
+    retention_years_after_birth: StrictInt | None = Field(default=None, ge=1, le=100)
+    terms: list[dict[str, LocalDate]] | None = Field(
         default=None, max_length=12, description="Term dates: each {starts, ends}"
     )
 
@@ -153,13 +154,13 @@ class SettingsIn(_In):
 class AuditIn(_In):
     """The trust's policy and data audit of one school, as a trust lead answers it."""
 
-    policy_in_place: bool
+    policy_in_place: StrictBool
     parents_told_how: str = Field(min_length=1, max_length=1000)
     seclusion_named_as: str = Field(min_length=1, max_length=200)
     training_bought: list[str] = Field(max_length=20)
-    data_reaches_governors: bool
-    post_incident_review: bool
-    no_contact_policy: bool = Field(description="A 'no-contact' policy is itself a concern")
+    data_reaches_governors: StrictBool
+    post_incident_review: StrictBool
+    no_contact_policy: StrictBool = Field(description="A 'no-contact' policy is itself a concern")
 
 
 class LabelRef(_In):
@@ -183,8 +184,8 @@ class LabelOut(BaseModel):
     kind: str
     label: str
     code: str
-    version: int
-    retired_at: datetime | None
+    version: StrictInt
+    retired_at: Timestamp | None
 
 
 class UnmappedLabel(BaseModel):
@@ -193,6 +194,6 @@ class UnmappedLabel(BaseModel):
     scope: str
     kind: str
     label: str
-    seen: int
-    first_seen_at: datetime
-    last_seen_at: datetime
+    seen: StrictInt
+    first_seen_at: Timestamp
+    last_seen_at: Timestamp

@@ -15,7 +15,7 @@ from services.incidents.schemas import EXAMPLE_INCIDENT, Incident, IncidentCreat
 from shared.db.session import SessionDep
 from shared.errors import NotFound, ValidationFailed, problem_response, problem_responses
 from shared.pagination import decode_cursor, encode_cursor
-from shared.schemas import Page
+from shared.schemas import Page, Timestamp
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"], dependencies=[Depends(audit_trail)])
 
@@ -123,8 +123,8 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     school_urn: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    occurred_from: Annotated[datetime | None, Query(description="Inclusive")] = None,
-    occurred_to: Annotated[datetime | None, Query(description="Exclusive")] = None,
+    occurred_from: Annotated[Timestamp | None, Query(description="Inclusive")] = None,
+    occurred_to: Annotated[Timestamp | None, Query(description="Exclusive")] = None,
     intervention_type: Annotated[str | None, Query(max_length=60)] = None,
     status: Annotated[str | None, Query(pattern=r"^(submitted|reviewed|closed)$")] = None,
     flag: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,60}$")] = None,

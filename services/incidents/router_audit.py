@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictInt
 
 from services.incidents import audit
 from shared.auth.dependencies import require_roles
@@ -14,7 +13,7 @@ from shared.auth.principal import Principal
 from shared.db.session import SessionDep
 from shared.errors import problem_responses
 from shared.pagination import decode_cursor, encode_cursor
-from shared.schemas import Page
+from shared.schemas import Page, Timestamp
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -24,8 +23,8 @@ TrustLead = Annotated[Principal, Depends(require_roles("trust_lead"))]
 class AuditEntry(BaseModel):
     """Who did or read what, when, from which client."""
 
-    seq: int
-    at: datetime
+    seq: StrictInt
+    at: Timestamp
     actor: str
     role: str
     client: str | None
@@ -50,8 +49,8 @@ async def list_audit(
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(pattern=r"^(read|write)$")] = None,
     pupil_id: Annotated[str | None, Query(max_length=36)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[AuditEntry]:

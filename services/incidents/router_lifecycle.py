@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from services.incidents import lifecycle
 from services.incidents import repository as repo
@@ -39,14 +39,14 @@ class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: str = Field(min_length=1, max_length=4000)
-    support_plan_changed: bool
-    handling_plan_changed: bool = False
+    support_plan_changed: StrictBool
+    handling_plan_changed: StrictBool = False
 
 
 class RevisionOut(BaseModel):
     """One revision: who, why, what changed, and the record as it then stood."""
 
-    revision: int
+    revision: StrictInt
     author: str
     reason: str
     changed_fields: list[str] | None

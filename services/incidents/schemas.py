@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from services.incidents.sections import (
     Aftercare,
@@ -22,6 +21,7 @@ from services.incidents.sections import (
     StrategyOut,
     Welfare,
 )
+from shared.schemas import Timestamp
 
 EXAMPLE_INCIDENT: dict[str, Any] = {
     "school_urn": "100001",
@@ -103,8 +103,8 @@ class IncidentCreate(BaseModel):
         max_length=64,
         description="The pupil's reference in the school's MIS",
     )
-    occurred_at: AwareDatetime | None = Field(default=None, description="When it began")
-    ended_at: AwareDatetime | None = Field(default=None, description="When it ended")
+    occurred_at: Timestamp | None = Field(default=None, description="When it began")
+    ended_at: Timestamp | None = Field(default=None, description="When it ended")
     intervention_type: str | None = Field(
         default=None,
         min_length=1,
@@ -119,7 +119,7 @@ class IncidentCreate(BaseModel):
     )
     source_system: str | None = Field(default=None, max_length=64)
     source_id: str | None = Field(default=None, max_length=128)
-    planned: bool | None = Field(
+    planned: StrictBool | None = Field(
         default=None, description="In the pupil's behaviour support or handling plan"
     )
     location: str | None = Field(default=None, max_length=200)
@@ -143,12 +143,12 @@ class IncidentDraft(BaseModel):
     trust_id: str
     school_urn: str
     status: Literal["draft"] = "draft"
-    revision: int = 0
+    revision: StrictInt = 0
     body: dict[str, Any]
     problems: list[dict[str, str]] = Field(description="What submission would refuse, by pointer")
     created_by: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class Incident(BaseModel):
@@ -160,22 +160,22 @@ class Incident(BaseModel):
     pupil_id: str
     pupil_ref: str
     status: str
-    revision: int
-    occurred_at: datetime
-    ended_at: datetime | None
-    duration_minutes: int | None
+    revision: StrictInt
+    occurred_at: Timestamp
+    ended_at: Timestamp | None
+    duration_minutes: StrictInt | None
     local_date: str = Field(description="The incident's date in the school's time zone")
     intervention_type: str = Field(description="The canonical vocabulary code")
     intervention_label: str = Field(description="The label the record was given")
-    vocabulary_version: int
-    significant: bool
+    vocabulary_version: StrictInt
+    significant: StrictBool
     summary: str
-    historic: bool
+    historic: StrictBool
     source_system: str | None
     source_id: str | None
-    recorded_at: datetime
+    recorded_at: Timestamp
     recorded_by: str
-    planned: bool | None = None
+    planned: StrictBool | None = None
     location: str | None = None
     activity: str | None = None
     antecedents: str | None = None
@@ -192,4 +192,4 @@ class Incident(BaseModel):
     people: People | None = None
     flags: list[Flag] = Field(default_factory=list)
     review: Review | None = None
-    closed_at: datetime | None = None
+    closed_at: Timestamp | None = None

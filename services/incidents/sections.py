@@ -6,10 +6,11 @@ hold is decided by ``record.check_record``, which names every gap at once.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from shared.schemas import Timestamp
 
 Text = str
 Position = Literal["standing", "seated", "kneeling", "ground_supine", "ground_prone"]
@@ -52,12 +53,12 @@ class InterventionIn(_In):
     )
     position: Position | None = None
     purpose: Purpose | None = Field(default=None, description="Why force was used")
-    started_at: AwareDatetime | None = None
-    ended_at: AwareDatetime | None = None
+    started_at: Timestamp | None = None
+    ended_at: Timestamp | None = None
     staff: list[str] | None = Field(
         default=None, max_length=20, description="Staff references, as registered"
     )
-    supervised_throughout: bool | None = Field(
+    supervised_throughout: StrictBool | None = Field(
         default=None, description="Seclusion: was the pupil supervised throughout?"
     )
 
@@ -65,7 +66,7 @@ class InterventionIn(_In):
 class Attestation(_In):
     """One limb of the decision test, attested with a reason."""
 
-    attested: bool | None = None
+    attested: StrictBool | None = None
     reason: str | None = Field(default=None, max_length=4000)
 
 
@@ -82,7 +83,7 @@ class Welfare(_In):
     """Monitoring during and after, and the medical check."""
 
     monitoring: str | None = Field(default=None, max_length=4000)
-    medical_check: bool | None = None
+    medical_check: StrictBool | None = None
     medical_check_by: str | None = Field(default=None, max_length=200)
 
 
@@ -93,7 +94,7 @@ class Injury(_In):
     staff_ref: str | None = Field(default=None, max_length=64)
     description: str | None = Field(default=None, max_length=2000)
     treatment: str | None = Field(default=None, max_length=2000)
-    riddor_reportable: bool | None = None
+    riddor_reportable: StrictBool | None = None
 
 
 class Aftercare(_In):
@@ -107,13 +108,13 @@ class Aftercare(_In):
 class ParentReportIn(_In):
     """The recorder's say on the parent report."""
 
-    already_told_in_writing: bool = Field(
+    already_told_in_writing: StrictBool = Field(
         default=False, description="Parents were handed written details by the school"
     )
-    told_at: AwareDatetime | None = None
+    told_at: Timestamp | None = None
     told_by: str | None = Field(default=None, max_length=200)
     told_how: str | None = Field(default=None, max_length=200)
-    safeguarding_hold: bool = Field(
+    safeguarding_hold: StrictBool = Field(
         default=False, description="Hold the report for the DSL: nothing is sent until released"
     )
     hold_reason: str | None = Field(default=None, max_length=2000)
@@ -131,7 +132,7 @@ class StaffInvolved(BaseModel):
 
     staff_ref: str
     name: str
-    training_in_date: bool | None = None
+    training_in_date: StrictBool | None = None
 
 
 class InterventionOut(BaseModel):
@@ -143,11 +144,11 @@ class InterventionOut(BaseModel):
     technique: str | None = None
     position: str | None = None
     purpose: str | None = None
-    started_at: datetime
-    ended_at: datetime
-    duration_minutes: int
+    started_at: Timestamp
+    ended_at: Timestamp
+    duration_minutes: StrictInt
     staff: list[StaffInvolved]
-    supervised_throughout: bool | None = None
+    supervised_throughout: StrictBool | None = None
 
 
 class People(BaseModel):
@@ -171,7 +172,7 @@ class Review(BaseModel):
     """The school lead's or DSL's review."""
 
     reviewed_by: str
-    reviewed_at: datetime
+    reviewed_at: Timestamp
     outcome: str
-    support_plan_changed: bool
-    handling_plan_changed: bool = False
+    support_plan_changed: StrictBool
+    handling_plan_changed: StrictBool = False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from services.notifications.providers.base import DELIVERED, SendResult
 from services.notifications.providers.notify import notify_status
 from shared.errors import NotFound, Unauthorized, problem_responses
 from shared.runtime import ServiceContext
+from shared.schemas import Timestamp
 
 router = APIRouter(prefix="/v1/providers", tags=["provider callbacks"])
 bearer = HTTPBearer(auto_error=False, description="The callback token configured in Notify")
@@ -31,9 +31,9 @@ class NotifyReceipt(BaseModel):
     reference: str | None = None
     to: str | None = None
     status: str
-    created_at: datetime | None = None
-    completed_at: datetime | None = None
-    sent_at: datetime | None = None
+    created_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
+    sent_at: Timestamp | None = None
     notification_type: str | None = None
 
 

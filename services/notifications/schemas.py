@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from shared.schemas import Timestamp
 
 
 class MessageView(BaseModel):
@@ -19,26 +20,26 @@ class MessageView(BaseModel):
     step: str
     purpose: str
     status: str
-    attempts: int
-    created_at: datetime
-    sent_at: datetime | None
-    delivered_at: datetime | None
+    attempts: StrictInt
+    created_at: Timestamp
+    sent_at: Timestamp | None
+    delivered_at: Timestamp | None
 
 
 class StepView(BaseModel):
     """One step of the report's clock."""
 
     step: str
-    due_at: datetime
+    due_at: Timestamp
     status: str
-    done_at: datetime | None
+    done_at: Timestamp | None
     detail: str | None
 
 
 class TimelineEntry(BaseModel):
     """One status change, with its time."""
 
-    at: datetime
+    at: Timestamp
     kind: str
     detail: dict[str, Any]
 
@@ -56,10 +57,10 @@ class ParentReportView(BaseModel):
     standard: str | None = Field(description="met, missed, withheld or not_required")
     standard_reason: str | None
     local_date: str
-    deadline_at: datetime | None
-    created_at: datetime
-    sent_at: datetime | None
-    told_at: datetime | None
+    deadline_at: Timestamp | None
+    created_at: Timestamp
+    sent_at: Timestamp | None
+    told_at: Timestamp | None
     told_how: str | None
     messages: list[MessageView]
     steps: list[StepView]
@@ -80,7 +81,7 @@ class ContactRecord(_Body):
     """A phone call, a conversation in person, or a written report handed over."""
 
     method: Literal["phone", "in_person", "written_handed_over"]
-    at: AwareDatetime
+    at: Timestamp
     outcome: Literal["reached", "not_reached"] = "reached"
     by: str | None = Field(default=None, max_length=200)
 
@@ -89,7 +90,7 @@ class LocalAuthorityRecord(_Body):
     """The local authority was told, as no parent could be told safely."""
 
     local_authority: str = Field(min_length=1, max_length=200)
-    at: AwareDatetime
+    at: Timestamp
     method: Literal["phone", "email", "secure_email", "letter", "in_person"]
 
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from services.notifications.contacts import normalise_mobile
+from shared.schemas import Timestamp
 
 Relationship = Literal[
     "mother",
@@ -45,12 +54,12 @@ class ContactUpsert(_Phone):
     school_urn: str = Field(pattern=r"^\d{6}$")
     name: str = Field(min_length=1, max_length=200)
     relationship: Relationship
-    parental_responsibility: bool
-    priority: int = Field(default=1, ge=1, le=20)
+    parental_responsibility: StrictBool
+    priority: StrictInt = Field(default=1, ge=1, le=20)
     email: EmailStr | None = None
     preferred_channel: Literal["email", "sms"] = "email"
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
-    do_not_contact: bool = False
+    do_not_contact: StrictBool = False
     do_not_contact_reason: str | None = Field(default=None, max_length=500)
 
     @model_validator(mode="after")
@@ -68,15 +77,15 @@ class ContactView(BaseModel):
     school_urn: str
     name: str
     relationship: str
-    parental_responsibility: bool
-    priority: int
+    parental_responsibility: StrictBool
+    priority: StrictInt
     email: str | None
     mobile: str | None
     preferred_channel: str
     language: str
-    do_not_contact: bool
+    do_not_contact: StrictBool
     do_not_contact_reason: str | None
-    updated_at: datetime
+    updated_at: Timestamp
 
 
 class StaffUpsert(_Phone):
@@ -84,7 +93,7 @@ class StaffUpsert(_Phone):
 
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr | None = None
-    active: bool = True
+    active: StrictBool = True
 
     @model_validator(mode="after")
     def _reachable(self) -> StaffUpsert:
@@ -102,14 +111,14 @@ class StaffView(BaseModel):
     name: str
     email: str | None
     mobile: str | None
-    active: bool
+    active: StrictBool
 
 
 class PolicyUpsert(_Body):
     """Parent-report settings; null keeps the trust's (or the default) value."""
 
     approval_mode: Literal["automatic", "approve_first"] | None = None
-    fallback_minutes: int | None = Field(default=None, ge=5, le=240)
+    fallback_minutes: StrictInt | None = Field(default=None, ge=5, le=240)
     dsl_alert_time: str | None = Field(default=None, pattern=HHMM)
     trust_alert_time: str | None = Field(default=None, pattern=HHMM)
     quiet_start: str | None = Field(default=None, pattern=HHMM)
@@ -120,7 +129,7 @@ class PolicyView(BaseModel):
     """The settings in force for a school (its own over the trust's over the defaults)."""
 
     approval_mode: str
-    fallback_minutes: int
+    fallback_minutes: StrictInt
     dsl_alert_time: str
     trust_alert_time: str
     quiet_start: str | None

@@ -6,9 +6,10 @@ on safeguarding hold waits for the DSL (alerted at once); in an ``approve_first`
 it waits for a school lead; a parent already told in writing is recorded as told. The
 clock (alerts, deadline) runs for every open report, held or not.
 
-The incident event may carry an optional ``parent_report`` section (read defensively):
-``{"safeguarding_hold": bool, "hold_reason": str, "told_in_writing": [{"contact_id",
-"told_at", "how", "by"}]}``.
+The incident event's optional ``parent_report`` section (``ParentReportInstruction``) says
+whether the report is on safeguarding hold (with the reason) and whether parents were
+already told in writing: all of them (``already_told_in_writing``), or named contacts
+(``told_in_writing``).
 """
 
 from __future__ import annotations
@@ -100,6 +101,18 @@ async def apply_incident_submitted(
     targets: list[tuple[str, str]] = [(x.contact_id, "parent") for x in contacts]
     if not targets and not adult:
         targets = [("unknown", "unknown_contact")]
+    if section.get("already_told_in_writing"):
+        # The record says every parent was given the written details: each is told, not sent.
+        for contact_id, kind in targets:
+            if kind == "parent":
+                told.setdefault(
+                    contact_id,
+                    {
+                        "told_at": section.get("told_at"),
+                        "how": section.get("told_how") or "letter",
+                        "by": section.get("told_by") or "school",
+                    },
+                )
     created = []
     for contact_id, kind in targets:
         report_id = str(uuid.uuid4())

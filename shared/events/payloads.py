@@ -98,15 +98,32 @@ class FlagFacts(_Payload):
     pointer: str | None = None
 
 
-class ParentReportInstruction(_Payload):
-    """What the recorder said about telling parents."""
+class ToldInWriting(_Payload):
+    """One contact already given the written details by the school (a letter handed over)."""
 
-    required: bool = Field(description="False for a pupil aged 20 or over")
-    already_told_in_writing: bool = False
+    contact_id: str
     told_at: AwareDatetime | None = None
+    how: str | None = None
+    by: str | None = None
+
+
+class ParentReportInstruction(_Payload):
+    """What the recorder said about telling parents (pupil-level: safeguarding text)."""
+
+    required: bool = Field(default=True, description="False for a pupil aged 20 or over")
+    already_told_in_writing: bool = Field(
+        default=False, description="Every parent was given the written details by the school"
+    )
+    told_at: AwareDatetime | None = None
+    told_how: str | None = None
+    told_by: str | None = None
+    told_in_writing: list[ToldInWriting] = Field(
+        default_factory=list, description="Contacts told in writing, when the sender knows them"
+    )
     safeguarding_hold: bool = Field(
         default=False, description="Hold for the DSL: send nothing until released"
     )
+    hold_reason: str | None = None
 
 
 class RecordFacts(_Payload):

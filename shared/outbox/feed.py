@@ -17,7 +17,7 @@ from shared.outbox.relay import envelope_from_row
 
 FEED_ROLES = ("trust_lead", "service", "portal_client", "mis_client")
 # Sections of a payload that identify a pupil; dropped for callers without pupil-level reads.
-PUPIL_LEVEL_SECTIONS = ("report",)
+PUPIL_LEVEL_SECTIONS = ("report", "parent_report")
 
 
 class EventPage(BaseModel):

@@ -33,12 +33,14 @@ from tests.support.routes import inventory
 EXAMPLES = 25
 # Every check is on. One expectation is ours to state: a schema-valid request naming a row
 # that does not exist (an unknown school or pupil, a cursor this service never issued) is
-# 422 with the field's pointer, by design (DESIGN §4); a 400 or 5xx still fails the check.
+# 422 with the field's pointer, by design (DESIGN §4), and a write whose If-Match names a
+# revision that is not the current one is 412, and one without If-Match 428 (DESIGN §4);
+# a 400 or 5xx still fails the check.
 CONFIG = SchemathesisConfig.from_dict(
     {
         "checks": {
             "positive_data_acceptance": {
-                "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
+                "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "428", "429"]
             }
         }
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
@@ -14,6 +13,7 @@ from shared.auth.dependencies import require_roles, require_trust
 from shared.auth.principal import Principal
 from shared.db.session import SessionDep
 from shared.errors import ValidationFailed
+from shared.schemas import LocalDate
 
 READER_ROLES = ("trust_lead", "governor", "portal_client", "service", "school_lead", "dsl")
 Reader = Annotated[Principal, Depends(require_roles(*READER_ROLES))]
@@ -37,8 +37,8 @@ def filters(
         Literal["autumn", "spring", "summer"] | None,
         Query(description="A term of the academic year (the trust's term dates)"),
     ] = None,
-    from_date: Annotated[date | None, Query(description="First local date (a range)")] = None,
-    to_date: Annotated[date | None, Query(description="Last local date (a range)")] = None,
+    from_date: Annotated[LocalDate | None, Query(description="First local date (a range)")] = None,
+    to_date: Annotated[LocalDate | None, Query(description="Last local date (a range)")] = None,
     setting_type: Annotated[SettingType | None, Query()] = None,
     school: Annotated[str | None, Query(pattern=URN_PATTERN, description="One school")] = None,
 ) -> Ask:
