@@ -91,6 +91,7 @@ message = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", UTCDateTime),
     sa.Column("error", sa.String(500)),
+    sa.Column("read_at", UTCDateTime),  # the parent confirmed reading it (signed link)
     sa.Index("ix_message_trust_id_report_id", "trust_id", "report_id"),
     sa.Index("ix_message_trust_id_provider_ref", "trust_id", "provider_ref"),
     sa.Index("ix_message_trust_id_status", "trust_id", "status"),
@@ -156,6 +157,19 @@ report_policy = sa.Table(
     sa.Column("trust_alert_time", sa.String(5)),
     sa.Column("quiet_start", sa.String(5)),
     sa.Column("quiet_end", sa.String(5)),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A trust's written-report template (school_urn "*") or a school's adaptation of it;
+# checked in the sandbox when stored, rendered in the sandbox when sent.
+report_template = sa.Table(
+    "report_template",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
