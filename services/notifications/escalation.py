@@ -52,10 +52,15 @@ async def run_step(
         report = await ledger.load(conn, trust_id, report_id)
         assert report is not None
         kind = step.split(":", 1)[0]
-        if not ledger.is_open(report) and not (kind == "resend" and report.status != "withheld"):
+        again = kind in ("resend", "amend") and report.status not in ("withheld", "not_required")
+        if not ledger.is_open(report) and not again:
             outcome, made = "skipped", 0
         elif kind == "resend":
             outcome, made = await resend(conn, report, step, now)
+        elif kind == "amend" and report.hold:
+            outcome, made = "skipped", 0  # the release sends the amended record
+        elif kind == "amend":
+            outcome, made = await resend(conn, report, step, now, purpose="update")
         elif report.hold and kind in ("initial", "initial_sms", "fallback", "next_contact"):
             outcome, made = "skipped", 0  # replanned on release
         elif kind in ("alert_dsl", "alert_trust") and report.verbal_at is not None:

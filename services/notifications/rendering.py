@@ -45,6 +45,7 @@ ALLOWED_VARIABLES = frozenset(
         "incident_ref",
         "alert",
         "read_link",
+        "update_note",
     }
 )
 
@@ -137,6 +138,12 @@ def message_variables(report: Any, message: Any, name: str) -> dict[str, Any]:
     )
     values["reason"] = None
     values["read_link"] = None
+    values["update_note"] = (
+        "The school has corrected or added to its record of this incident; this is the "
+        "updated report."
+        if message.purpose == "update"
+        else None
+    )
     return values
 
 
@@ -151,7 +158,7 @@ def build_message_email(
     message_id: str,
 ) -> EmailMessage:
     """The email for a message's purpose: the written report, a prompt or a staff alert."""
-    if purpose == "report":
+    if purpose in ("report", "update"):
         return build_email(
             overrides=overrides,
             sender=sender,
@@ -244,7 +251,8 @@ def build_email(
     msg = EmailMessage()
     msg["From"] = formataddr((single_line(sender_name), sender))
     msg["To"] = single_line(to)
-    msg["Subject"] = single_line(f"A report from {variables['school_name']}")
+    prefix = "An updated report" if variables.get("update_note") else "A report"
+    msg["Subject"] = single_line(f"{prefix} from {variables['school_name']}")
     msg["Message-ID"] = make_msgid(idstring=message_id, domain="candour.local")
     msg["X-Candour-Message"] = message_id
     msg.set_content(render("parent_report.txt.j2", variables, overrides))

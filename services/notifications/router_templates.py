@@ -39,6 +39,7 @@ SAMPLE: dict[str, Any] = {
     "incident_ref": "abcd1234",
     "alert": "An alert.",
     "read_link": "https://example.org/v1/read/x",
+    "update_note": None,
 }
 
 

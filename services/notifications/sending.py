@@ -160,7 +160,7 @@ async def dispatch(
         overrides = await _templates(conn, report)
     at = ctx.clock.now()
     variables = rendering.message_variables(report, row, name)
-    if row.purpose == "report" and row.recipient_kind == "parent":
+    if row.purpose in ("report", "update") and row.recipient_kind == "parent":
         expires = at + timedelta(days=ctx.settings.read_link_days)
         variables["read_link"] = links.read_link(ctx.settings, trust_id, message_id, expires)
     if not to:
@@ -288,7 +288,7 @@ async def _parent_outcome(
                 **base, delivered_at=delivered_at, incident_occurred_at=report.incident_occurred_at
             ),
         )
-        if row.channel == "email" and row.purpose == "report":
+        if row.channel == "email" and row.purpose in ("report", "update"):
             await ledger.mark_told(
                 conn, report, told_at=delivered_at, how="email", by=None, now=now
             )
@@ -300,7 +300,7 @@ async def _parent_outcome(
             now,
             p.ParentReportFailedV1(**base, status=status, failed_at=now),
         )
-        if row.purpose == "report" and ledger.is_open(report):
+        if row.purpose in ("report", "update") and ledger.is_open(report):
             # Known undelivered: the next channel need not wait out its 30 minutes.
             s = m.report_step
             await conn.execute(

@@ -80,18 +80,7 @@ async def apply_incident_submitted(
             .order_by(c.c.priority, c.c.contact_id)
         )
     ).all()
-    content: dict[str, Any] = {
-        "pupil_name": event.report.pupil_name,
-        "summary": event.report.summary,
-        "school_name": event.school.name,
-        "school_phone": event.school.phone,
-        "school_email": event.school.email,
-        "timezone": zone,
-        "occurred_at": facts.occurred_at.isoformat(),
-        "ended_at": facts.ended_at.isoformat() if facts.ended_at else None,
-        "duration_minutes": facts.duration_minutes,
-        "intervention_type": facts.intervention_type,
-    }
+    content = _content(event)
     adult = event.pupil.age_years is not None and event.pupil.age_years >= ADULT_AGE
     hold = bool(section.get("safeguarding_hold"))
     told = _told_in_writing(section)
@@ -177,6 +166,69 @@ async def apply_incident_submitted(
     return created
 
 
+def _content(event: p.IncidentSubmittedV1) -> dict[str, Any]:
+    """What the written report says, kept with the report."""
+    facts = event.incident
+    return {
+        "pupil_name": event.report.pupil_name,
+        "summary": event.report.summary,
+        "school_name": event.school.name,
+        "school_phone": event.school.phone,
+        "school_email": event.school.email,
+        "timezone": event.school.timezone,
+        "occurred_at": facts.occurred_at.isoformat(),
+        "ended_at": facts.ended_at.isoformat() if facts.ended_at else None,
+        "duration_minutes": facts.duration_minutes,
+        "intervention_type": facts.intervention_type,
+    }
+
+
+def _material(payload: dict[str, Any]) -> bool:
+    amendment = payload.get("amendment")
+    nested = amendment.get("material") if isinstance(amendment, dict) else None
+    return bool(payload.get("material") or nested)
+
+
+async def apply_incident_amended(
+    conn: AsyncConnection, envelope: EventEnvelope, ctx: ServiceContext
+) -> list[str]:
+    """A material amendment: the parents who were (or are being) told are sent the update.
+
+    Read defensively: the amended record in the same sections as a submission, and
+    ``material`` (top level or under ``amendment``). A non-material amendment only
+    refreshes what a report not yet sent will say.
+    """
+    try:
+        event = _submitted(envelope.payload)
+    except ValueError:
+        return []
+    facts = event.incident
+    r = m.parent_report
+    rows = (
+        await conn.execute(
+            sa.select(r).where(
+                (r.c.trust_id == envelope.trust_id)
+                & (r.c.incident_id == facts.incident_id)
+                & (r.c.kind == "parent")
+                & (r.c.incident_revision < facts.revision)
+            )
+        )
+    ).all()
+    now = ctx.clock.now()
+    touched = []
+    for report in rows:
+        report = await ledger.bump(
+            conn, report, content=_content(event), incident_revision=facts.revision
+        )
+        material = _material(envelope.payload)
+        await ledger.note(conn, report, now, "amended", revision=facts.revision, material=material)
+        sent = report.sent_at is not None or report.told_at is not None
+        if material and sent and report.status not in ("withheld", "not_required"):
+            await steps.add_step(conn, report, f"amend:{facts.revision}", now)
+            touched.append(report.report_id)
+    return touched
+
+
 def _when(value: Any) -> datetime | None:
     if not value:
         return None
@@ -196,6 +248,8 @@ def make_consumer(ctx: ServiceContext, provider: Provider) -> Handler:
         async def apply(conn: AsyncConnection, env: EventEnvelope) -> None:
             if env.type == "incident.submitted.v1":
                 created.extend(await apply_incident_submitted(conn, env, ctx))
+            elif env.type == "incident.amended.v1":
+                created.extend(await apply_incident_amended(conn, env, ctx))
 
         applied = await consume_once(ctx.db, m.inbox, CONSUMER, envelope, apply, ctx.clock)
         for report_id in created:

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 SUBSCRIPTIONS: dict[str, frozenset[str]] = {
-    "notifications": frozenset({"incident.submitted.v1"}),
+    "notifications": frozenset({"incident.submitted.v1", "incident.amended.v1"}),
     "reporting": frozenset(
-        {"incident.submitted.v1", "school.registered.v1", "parent_report.sent.v1"}
+        {
+            "incident.submitted.v1",
+            "school.registered.v1",
+            "parent_report.sent.v1",
+            "parent_report.completed.v1",
+            "parent_report.escalated.v1",
+            "parent_report.held.v1",
+            "parent_report.withheld.v1",
+        }
     ),
 }
 
