@@ -120,9 +120,9 @@ def report_variables(content: dict[str, Any], contact_name: str) -> dict[str, An
 ALERT_WORDS = {
     "alert_dsl": "Please phone the parent now: the written report has not reached them.",
     "alert_trust": "The same-day standard is at risk: the written report has not reached a parent.",
-    "alert_hold": "A parent report is on safeguarding hold: release or withhold it.",
+    "alert_safeguarding": "A parent report is on safeguarding hold: release or withhold it.",
     "alert_approval": "A parent report awaits a school lead's approval.",
-    "alert_unknown": "A message's outcome is unknown: check with the parent before resending.",
+    "unknown": "A message's outcome is unknown: check with the parent before resending.",
     "alert_la": "No parent may be told: the local authority must be notified.",
     "pursue": "A parent report missed the same day and is still open: please phone the parent.",
 }

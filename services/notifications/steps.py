@@ -21,7 +21,7 @@ from services.notifications import models as m
 ALERT_ROLES = {
     "alert_dsl": (("dsl", "head"), "dsl"),
     "alert_trust": (("trust_lead",), "trust_lead"),
-    "alert_hold": (("dsl",), "hold"),
+    "alert_safeguarding": (("dsl",), "hold"),
     "alert_approval": (("head", "dsl"), "hold"),
     "alert_la": (("dsl",), "dsl"),
     "unknown": (("dsl", "head"), "unknown"),
