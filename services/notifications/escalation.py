@@ -157,7 +157,8 @@ async def run_due(
             ).all()
         if not due:
             break
-        for t, r, step in due:
+        # A record entered late has all its steps due at once: the parent first, then staff.
+        for t, r, step in sorted(due, key=lambda d: d[2] != "initial"):
             if await run_step(ctx, provider, t, r, step) is not None:
                 ran += 1
                 touched.add((t, r))
