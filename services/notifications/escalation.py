@@ -188,13 +188,42 @@ async def sweep(ctx: ServiceContext, provider: Provider) -> int:
                 )
             )
         ).all()
+        # Accepted but no receipt yet (a lost callback): ask the provider now and then.
+        waiting = (
+            await conn.execute(
+                sa.select(msg.c.trust_id, msg.c.message_id).where(
+                    (msg.c.status == "sending") & (msg.c.updated_at <= now - STALE_SUBMIT)
+                )
+            )
+        ).all()
     for trust_id, message_id in retry:
         if await sending.dispatch(ctx, provider, trust_id, message_id, ctx.settings.mail_from):
             ran += 1
     for trust_id, message_id in stale:
         await reconcile(ctx, provider, trust_id, message_id)
         ran += 1
+    for trust_id, message_id in waiting:
+        ran += await _poll(ctx, provider, trust_id, message_id)
     return ran
+
+
+async def _poll(ctx: ServiceContext, provider: Provider, trust_id: str, message_id: str) -> int:
+    found = await provider.lookup(message_id)
+    if found is not None and found.status != "sending":
+        await sending.record_result(ctx, trust_id, message_id, found, provider.name)
+        return 1
+    msg = m.message
+    async with ctx.db.transaction() as conn:  # asked: not again for a while
+        await conn.execute(
+            msg.update()
+            .where(
+                (msg.c.trust_id == trust_id)
+                & (msg.c.message_id == message_id)
+                & (msg.c.status == "sending")
+            )
+            .values(updated_at=ctx.clock.now())
+        )
+    return 0
 
 
 async def reconcile(ctx: ServiceContext, provider: Provider, trust_id: str, message_id: str) -> str:
