@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.notifications import clock as cl
 from services.notifications import escalation, ledger, steps
 from services.notifications import models as m
+from services.notifications.contacts import apply_staff_updated
 from services.notifications.providers.base import Provider
 from shared.bus.base import Handler
 from shared.events import payloads as p
@@ -250,6 +251,10 @@ def make_consumer(ctx: ServiceContext, provider: Provider) -> Handler:
                 created.extend(await apply_incident_submitted(conn, env, ctx))
             elif env.type == "incident.amended.v1":
                 created.extend(await apply_incident_amended(conn, env, ctx))
+            elif env.type == "staff.updated.v1":
+                await apply_staff_updated(
+                    conn, ctx.clock, env.trust_id, env.school_urn, env.payload
+                )
 
         applied = await consume_once(ctx.db, m.inbox, CONSUMER, envelope, apply, ctx.clock)
         for report_id in created:
