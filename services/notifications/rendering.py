@@ -46,6 +46,10 @@ ALLOWED_VARIABLES = frozenset(
         "alert",
         "read_link",
         "update_note",
+        "location",
+        "why_necessary",
+        "injuries",
+        "support_offered",
     }
 )
 
@@ -112,6 +116,10 @@ def report_variables(content: dict[str, Any], contact_name: str) -> dict[str, An
             content["intervention_type"], content["intervention_type"]
         ),
         "summary": content["summary"],
+        "location": content.get("location"),
+        "why_necessary": content.get("why_necessary"),
+        "injuries": content.get("injuries"),
+        "support_offered": content.get("support_offered"),
     }
     assert set(values) <= ALLOWED_VARIABLES
     return values

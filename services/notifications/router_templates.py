@@ -40,6 +40,10 @@ SAMPLE: dict[str, Any] = {
     "alert": "An alert.",
     "read_link": "https://example.org/v1/read/x",
     "update_note": None,
+    "location": "The hall.",
+    "why_necessary": "To keep everyone safe.",
+    "injuries": None,
+    "support_offered": "A talk with a trusted adult.",
 }
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications import clock as cl
@@ -42,9 +43,26 @@ def _parent_report_section(payload: dict[str, Any]) -> dict[str, Any]:
     return section if isinstance(section, dict) else {}
 
 
+SECTIONS: dict[str, type[BaseModel]] = {
+    "incident": p.IncidentFacts,
+    "pupil": p.PupilCharacteristics,
+    "school": p.SchoolRef,
+    "report": p.ReportContent,
+}
+# Optional parts of the written report the producer may add to the ``report`` section.
+EXTRA_CONTENT = ("location", "why_necessary", "injuries", "support_offered")
+
+
 def _submitted(payload: dict[str, Any]) -> p.IncidentSubmittedV1:
-    """The payload as we know it; sections added later by the producer are read separately."""
-    known = {k: v for k, v in payload.items() if k in p.IncidentSubmittedV1.model_fields}
+    """The payload as we know it: fields a newer producer added are left for us to read
+    separately, rather than failing the whole event."""
+    known: dict[str, Any] = {}
+    for name, model in SECTIONS.items():
+        section = payload.get(name)
+        if isinstance(section, dict):
+            known[name] = {k: v for k, v in section.items() if k in model.model_fields}
+        else:
+            known[name] = section
     return p.IncidentSubmittedV1.model_validate(known)
 
 
@@ -76,19 +94,24 @@ async def apply_incident_submitted(
                 (c.c.trust_id == trust_id)
                 & (c.c.pupil_id == event.pupil.pupil_id)
                 & c.c.parental_responsibility
-                & ~c.c.do_not_contact
             )
             .order_by(c.c.priority, c.c.contact_id)
         )
     ).all()
-    content = _content(event)
+    # A parent the school must not contact (its reason is on the contact) gets no report;
+    # when that leaves no parent at all, the local authority must be told instead.
+    barred = any(x.do_not_contact for x in contacts)
+    contacts = [x for x in contacts if not x.do_not_contact]
+    content = _content(event, envelope.payload)
     adult = event.pupil.age_years is not None and event.pupil.age_years >= ADULT_AGE
     hold = bool(section.get("safeguarding_hold"))
     told = _told_in_writing(section)
     local_day = cl.local_date(facts.occurred_at, zone)
     targets: list[tuple[str, str]] = [(x.contact_id, "parent") for x in contacts]
     if not targets and not adult:
-        targets = [("unknown", "unknown_contact")]
+        targets = [
+            ("local-authority", "local_authority") if barred else ("unknown", "unknown_contact")
+        ]
     created = []
     for contact_id, kind in targets:
         report_id = str(uuid.uuid4())
@@ -164,13 +187,18 @@ async def apply_incident_submitted(
             )
         elif kind == "parent":
             await steps.plan_sending(conn, report, policy, now)
+        elif kind == "local_authority":
+            await steps.add_step(conn, report, "alert_la", now)
     return created
 
 
-def _content(event: p.IncidentSubmittedV1) -> dict[str, Any]:
+def _content(event: p.IncidentSubmittedV1, payload: dict[str, Any]) -> dict[str, Any]:
     """What the written report says, kept with the report."""
     facts = event.incident
-    return {
+    section = payload.get("report")
+    report: dict[str, Any] = section if isinstance(section, dict) else {}
+    extra = {k: str(report[k])[:4000] for k in EXTRA_CONTENT if report.get(k)}
+    return extra | {
         "pupil_name": event.report.pupil_name,
         "summary": event.report.summary,
         "school_name": event.school.name,
@@ -219,7 +247,10 @@ async def apply_incident_amended(
     touched = []
     for report in rows:
         report = await ledger.bump(
-            conn, report, content=_content(event), incident_revision=facts.revision
+            conn,
+            report,
+            content=_content(event, envelope.payload),
+            incident_revision=facts.revision,
         )
         material = _material(envelope.payload)
         await ledger.note(conn, report, now, "amended", revision=facts.revision, material=material)

@@ -299,3 +299,17 @@ def test_provider_chosen_by_settings(settings) -> None:
         settings.model_copy(update={"notify_api_key": API_KEY, "smtp_host": "127.0.0.1"})
     )
     assert isinstance(both, Routed) and both.name == "smtp+notify"
+
+
+async def test_only_parent_barred_from_contact_local_authority_required(notif, provider, clock):
+    clock.set(local(DAY, 10))
+    await add_people(notif)
+    async with notif.db.transaction() as conn:
+        await conn.execute(
+            m.contact.update().values(do_not_contact=True, do_not_contact_reason="Court order.")
+        )
+    await consume(notif, provider, incident_event(local(DAY, 10)))
+    [report] = await reports(notif)
+    assert report.kind == "local_authority" and report.contact_id == "local-authority"
+    assert await messages(notif, recipient_kind="parent") == []
+    assert [x.recipient_ref for x in await messages(notif, step="alert_la")] == ["dsl:s-dsl"]

@@ -122,3 +122,18 @@ async def test_read_confirmation_link_signed_idempotent_expiring(
 
 async def reports_read(notif):
     return [x.read_at for x in await messages(notif, channel="email", recipient_kind="parent")]
+
+
+async def test_fields_a_newer_producer_adds_are_read_not_fatal(notif, provider, clock, smtp):
+    box, _ = smtp
+    clock.set(local("2026-11-27", 10))
+    await add_people(notif)
+    event = incident_event(local("2026-11-27", 10))
+    event.payload["report"]["injuries"] = "A graze to the left knee; first aid given."
+    event.payload["report"]["some_future_field"] = {"x": 1}
+    event.payload["incident"]["another_future_field"] = True
+    event.payload["parent_report"] = {"safeguarding_hold": False}
+    assert await consume(notif, provider, event)
+    [(_, _, raw)] = [x for x in box.messages if "parent@" in x[1][0]]
+    text = email.message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
+    assert "Injuries: A graze to the left knee; first aid given." in text
