@@ -264,7 +264,11 @@ async def _parent_outcome(
         "channel": row.channel,
         "provider": provider_name,
     }
-    if status not in (TEMPORARY,) and report.sent_at is None and row.purpose != "next_contact":
+    if (
+        status in ("sending", DELIVERED)
+        and report.sent_at is None
+        and row.purpose != "next_contact"
+    ):
         report = await ledger.bump(
             conn, report, sent_at=now, status="sent" if report.status == "queued" else report.status
         )
