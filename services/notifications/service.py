@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications import clock as cl
-from services.notifications import escalation, ledger, steps
+from services.notifications import escalation, ledger, reading, steps
 from services.notifications import models as m
+from services.notifications.amendments import apply_incident_amended
 from services.notifications.contacts import apply_staff_updated
 from services.notifications.providers.base import Provider
 from shared.bus.base import Handler
@@ -38,48 +36,12 @@ CONSUMER = "notifications"
 ADULT_AGE = 20  # DOMAIN §1: no parent report is required for a pupil aged 20 or over
 
 
-def _parent_report_section(payload: dict[str, Any]) -> dict[str, Any]:
-    section = payload.get("parent_report") or {}
-    return section if isinstance(section, dict) else {}
-
-
-SECTIONS: dict[str, type[BaseModel]] = {
-    "incident": p.IncidentFacts,
-    "pupil": p.PupilCharacteristics,
-    "school": p.SchoolRef,
-    "report": p.ReportContent,
-}
-# Optional parts of the written report the producer may add to the ``report`` section.
-EXTRA_CONTENT = ("location", "why_necessary", "injuries", "support_offered")
-
-
-def _submitted(payload: dict[str, Any]) -> p.IncidentSubmittedV1:
-    """The payload as we know it: fields a newer producer added are left for us to read
-    separately, rather than failing the whole event."""
-    known: dict[str, Any] = {}
-    for name, model in SECTIONS.items():
-        section = payload.get(name)
-        if isinstance(section, dict):
-            known[name] = {k: v for k, v in section.items() if k in model.model_fields}
-        else:
-            known[name] = section
-    return p.IncidentSubmittedV1.model_validate(known)
-
-
-def _told_in_writing(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    told: dict[str, dict[str, Any]] = {}
-    for item in section.get("told_in_writing") or []:
-        if isinstance(item, dict) and item.get("contact_id"):
-            told[str(item["contact_id"])] = item
-    return told
-
-
 async def apply_incident_submitted(
     conn: AsyncConnection, envelope: EventEnvelope, ctx: ServiceContext
 ) -> list[str]:
     """Create the incident's parent reports and plan their clocks; returns the report ids."""
-    event = _submitted(envelope.payload)
-    section = _parent_report_section(envelope.payload)
+    event = reading.submitted(envelope.payload)
+    section = reading.parent_report_section(envelope.payload)
     facts = event.incident
     if facts.historic or not facts.significant:
         return []
@@ -102,10 +64,10 @@ async def apply_incident_submitted(
     # when that leaves no parent at all, the local authority must be told instead.
     barred = any(x.do_not_contact for x in contacts)
     contacts = [x for x in contacts if not x.do_not_contact]
-    content = _content(event, envelope.payload)
+    content = reading.content(event, envelope.payload)
     adult = event.pupil.age_years is not None and event.pupil.age_years >= ADULT_AGE
     hold = bool(section.get("safeguarding_hold"))
-    told = _told_in_writing(section)
+    told = reading.told_in_writing(section)
     local_day = cl.local_date(facts.occurred_at, zone)
     targets: list[tuple[str, str]] = [(x.contact_id, "parent") for x in contacts]
     if not targets and not adult:
@@ -158,7 +120,7 @@ async def apply_incident_submitted(
             continue
         if contact_id in told:
             item = told[contact_id]
-            at = _when(item.get("told_at")) or now
+            at = reading.when(item.get("told_at")) or now
             await ledger.mark_told(
                 conn,
                 report,
@@ -190,85 +152,6 @@ async def apply_incident_submitted(
         elif kind == "local_authority":
             await steps.add_step(conn, report, "alert_la", now)
     return created
-
-
-def _content(event: p.IncidentSubmittedV1, payload: dict[str, Any]) -> dict[str, Any]:
-    """What the written report says, kept with the report."""
-    facts = event.incident
-    section = payload.get("report")
-    report: dict[str, Any] = section if isinstance(section, dict) else {}
-    extra = {k: str(report[k])[:4000] for k in EXTRA_CONTENT if report.get(k)}
-    return extra | {
-        "pupil_name": event.report.pupil_name,
-        "summary": event.report.summary,
-        "school_name": event.school.name,
-        "school_phone": event.school.phone,
-        "school_email": event.school.email,
-        "timezone": event.school.timezone,
-        "occurred_at": facts.occurred_at.isoformat(),
-        "ended_at": facts.ended_at.isoformat() if facts.ended_at else None,
-        "duration_minutes": facts.duration_minutes,
-        "intervention_type": facts.intervention_type,
-    }
-
-
-def _material(payload: dict[str, Any]) -> bool:
-    amendment = payload.get("amendment")
-    nested = amendment.get("material") if isinstance(amendment, dict) else None
-    return bool(payload.get("material") or nested)
-
-
-async def apply_incident_amended(
-    conn: AsyncConnection, envelope: EventEnvelope, ctx: ServiceContext
-) -> list[str]:
-    """A material amendment: the parents who were (or are being) told are sent the update.
-
-    Read defensively: the amended record in the same sections as a submission, and
-    ``material`` (top level or under ``amendment``). A non-material amendment only
-    refreshes what a report not yet sent will say.
-    """
-    try:
-        event = _submitted(envelope.payload)
-    except ValueError:
-        return []
-    facts = event.incident
-    r = m.parent_report
-    rows = (
-        await conn.execute(
-            sa.select(r).where(
-                (r.c.trust_id == envelope.trust_id)
-                & (r.c.incident_id == facts.incident_id)
-                & (r.c.kind == "parent")
-                & (r.c.incident_revision < facts.revision)
-            )
-        )
-    ).all()
-    now = ctx.clock.now()
-    touched = []
-    for report in rows:
-        report = await ledger.bump(
-            conn,
-            report,
-            content=_content(event, envelope.payload),
-            incident_revision=facts.revision,
-        )
-        material = _material(envelope.payload)
-        await ledger.note(conn, report, now, "amended", revision=facts.revision, material=material)
-        sent = report.sent_at is not None or report.told_at is not None
-        if material and sent and report.status not in ("withheld", "not_required"):
-            await steps.add_step(conn, report, f"amend:{facts.revision}", now)
-            touched.append(report.report_id)
-    return touched
-
-
-def _when(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        at = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return at if at.tzinfo else None
 
 
 def make_consumer(ctx: ServiceContext, provider: Provider) -> Handler:
