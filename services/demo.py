@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.incidents import registry
 from services.incidents.schemas import IncidentCreate
 from services.incidents.service import submit_incident
-from services.notifications.contacts import upsert_contact
+from services.notifications.contacts import upsert_contact, upsert_escalation_contact
 from shared.auth.principal import Principal
 from shared.clock import Clock
 from shared.ids import contact_id, pupil_id
@@ -252,4 +252,28 @@ async def seed_notifications(ctx: ServiceContext) -> int:
                     mobile=f"+447700900{(n * 2 + i) % 1000:03d}",
                 )
                 count += 1
+        # Named staff alerted when a report is at risk: each school's DSL and head, and
+        # the trust lead.
+        for s in SCHOOLS:
+            for role in ("dsl", "head"):
+                await upsert_escalation_contact(
+                    conn,
+                    ctx.clock,
+                    DEMO_TRUST,
+                    school_urn=s.urn,
+                    role=role,
+                    staff_id=f"{role}-{s.urn}",
+                    name=f"{role.upper()} of {s.name}",
+                    email=f"{role}.{s.urn}@schools.example.org",
+                )
+        await upsert_escalation_contact(
+            conn,
+            ctx.clock,
+            DEMO_TRUST,
+            school_urn="*",
+            role="trust_lead",
+            staff_id="trust-lead",
+            name="Trust lead",
+            email="trust.lead@trust.example.org",
+        )
     return count

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     notify_sms_template_id: str = ""
     notify_callback_token: str = ""
     sweep_interval_seconds: float = 60.0
+    notifications_public_url: str = "http://127.0.0.1:8002"  # base of read-confirmation links
+    read_link_days: int = 30
 
     incidents_port: int = 8001
     notifications_port: int = 8002

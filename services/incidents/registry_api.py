@@ -200,10 +200,11 @@ async def put_staff(
         trainings.append((t, codes))
     _raise(problems, "member of staff")
     trust_id = principal.trust_id
-    fields = body.model_dump(exclude={"training"})
-    if await registry.upsert_staff(
+    fields = body.model_dump(exclude={"training", "escalation_roles"})
+    changed = await registry.upsert_staff(
         conn, clock, trust_id, school_urn=urn, staff_ref=staff_ref, **fields
-    ):
+    )
+    if changed or body.escalation_roles:
         await _event(
             conn,
             clock,
@@ -218,6 +219,7 @@ async def put_staff(
                 role=body.role,
                 alert_email=body.email,
                 alert_phone=body.phone,
+                escalation_roles=list(body.escalation_roles),
             ),
         )
     for t, codes in trainings:

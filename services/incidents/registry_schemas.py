@@ -100,6 +100,11 @@ class StaffIn(_In):
     role: str | None = Field(default=None, max_length=100)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
+    escalation_roles: list[Literal["dsl", "head", "trust_lead"]] = Field(
+        default_factory=list,
+        max_length=3,
+        description="Who is alerted to phone parents when a report is at risk",
+    )
     training: list[TrainingIn] = Field(default_factory=list, max_length=20)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -128,3 +129,67 @@ async def upsert_escalation_contact(
         )
     else:
         await conn.execute(e.update().where(key).values(**values))
+
+
+ESCALATION_ROLES = ("dsl", "head", "trust_lead")
+
+
+async def apply_staff_updated(
+    conn: AsyncConnection,
+    clock: Clock,
+    trust_id: str,
+    school_urn: str | None,
+    payload: dict[str, Any],
+) -> int:
+    """Escalation contacts from a ``staff.updated`` event, read defensively.
+
+    Expected (under ``staff`` or at the top level): ``staff_id``, ``name``, ``email``,
+    ``mobile``, ``escalation_roles`` (any of dsl, head, trust_lead) or ``roles``,
+    ``active``; ``school_urn`` falls back to the envelope's. Roles no longer held are
+    deactivated. Returns how many roles were upserted.
+    """
+    nested = payload.get("staff")
+    staff: dict[str, Any] = nested if isinstance(nested, dict) else payload
+    # The incidents registry names staff by the school's reference and carries alert contacts.
+    staff_id = str(staff.get("staff_id") or staff.get("staff_ref") or "")[:64]
+    urn = str(staff.get("school_urn") or school_urn or "")
+    roles = staff.get("escalation_roles") or staff.get("roles") or []
+    if not staff_id or not isinstance(roles, list):
+        return 0
+    held = {str(r) for r in roles} & set(ESCALATION_ROLES)
+    try:
+        raw_mobile = staff.get("mobile") or staff.get("alert_phone")
+        mobile = normalise_mobile(str(raw_mobile)) if raw_mobile else None
+    except ValueError:
+        mobile = None
+    email = str(staff.get("email") or staff.get("alert_email") or "") or None
+    active = bool(staff.get("active", True))
+    e = m.escalation_contact
+    await conn.execute(
+        e.update()
+        .where(
+            (e.c.trust_id == trust_id)
+            & (e.c.staff_id == staff_id)
+            & e.c.role.not_in(sorted(held) or ["-"])
+        )
+        .values(active=False, updated_at=clock.now())
+    )
+    n = 0
+    for role in sorted(held):
+        where = "*" if role == "trust_lead" else urn
+        if not where or (not email and not mobile):
+            continue
+        await upsert_escalation_contact(
+            conn,
+            clock,
+            trust_id,
+            school_urn=where,
+            role=role,
+            staff_id=staff_id,
+            name=str(staff.get("name") or staff_id)[:200],
+            email=email,
+            mobile=mobile,
+            active=active,
+        )
+        n += 1
+    return n

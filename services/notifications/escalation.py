@@ -52,10 +52,15 @@ async def run_step(
         report = await ledger.load(conn, trust_id, report_id)
         assert report is not None
         kind = step.split(":", 1)[0]
-        if not ledger.is_open(report) and not (kind == "resend" and report.status != "withheld"):
+        again = kind in ("resend", "amend") and report.status not in ("withheld", "not_required")
+        if not ledger.is_open(report) and not again:
             outcome, made = "skipped", 0
         elif kind == "resend":
             outcome, made = await resend(conn, report, step, now)
+        elif kind == "amend" and report.hold:
+            outcome, made = "skipped", 0  # the release sends the amended record
+        elif kind == "amend":
+            outcome, made = await resend(conn, report, step, now, purpose="update")
         elif report.hold and kind in ("initial", "initial_sms", "fallback", "next_contact"):
             outcome, made = "skipped", 0  # replanned on release
         elif kind in ("alert_dsl", "alert_trust") and report.verbal_at is not None:
@@ -152,7 +157,8 @@ async def run_due(
             ).all()
         if not due:
             break
-        for t, r, step in due:
+        # A record entered late has all its steps due at once: the parent first, then staff.
+        for t, r, step in sorted(due, key=lambda d: d[2] != "initial"):
             if await run_step(ctx, provider, t, r, step) is not None:
                 ran += 1
                 touched.add((t, r))
@@ -182,13 +188,42 @@ async def sweep(ctx: ServiceContext, provider: Provider) -> int:
                 )
             )
         ).all()
+        # Accepted but no receipt yet (a lost callback): ask the provider now and then.
+        waiting = (
+            await conn.execute(
+                sa.select(msg.c.trust_id, msg.c.message_id).where(
+                    (msg.c.status == "sending") & (msg.c.updated_at <= now - STALE_SUBMIT)
+                )
+            )
+        ).all()
     for trust_id, message_id in retry:
         if await sending.dispatch(ctx, provider, trust_id, message_id, ctx.settings.mail_from):
             ran += 1
     for trust_id, message_id in stale:
         await reconcile(ctx, provider, trust_id, message_id)
         ran += 1
+    for trust_id, message_id in waiting:
+        ran += await _poll(ctx, provider, trust_id, message_id)
     return ran
+
+
+async def _poll(ctx: ServiceContext, provider: Provider, trust_id: str, message_id: str) -> int:
+    found = await provider.lookup(message_id)
+    if found is not None and found.status != "sending":
+        await sending.record_result(ctx, trust_id, message_id, found, provider.name)
+        return 1
+    msg = m.message
+    async with ctx.db.transaction() as conn:  # asked: not again for a while
+        await conn.execute(
+            msg.update()
+            .where(
+                (msg.c.trust_id == trust_id)
+                & (msg.c.message_id == message_id)
+                & (msg.c.status == "sending")
+            )
+            .values(updated_at=ctx.clock.now())
+        )
+    return 0
 
 
 async def reconcile(ctx: ServiceContext, provider: Provider, trust_id: str, message_id: str) -> str:

@@ -10,6 +10,7 @@ from services.notifications.router import router
 from services.notifications.router_actions import router as actions_router
 from services.notifications.router_contacts import router as contacts_router
 from services.notifications.router_providers import router as providers_router
+from services.notifications.router_templates import router as templates_router
 from shared.config import Settings
 from shared.outbox.feed import feed_router
 from shared.runtime import ServiceContext
@@ -33,6 +34,7 @@ def create_app(ctx: ServiceContext | None = None, settings: Settings | None = No
             router,
             actions_router,
             contacts_router,
+            templates_router,
             providers_router,
             feed_router(SERVICE, models.outbox),
         ],

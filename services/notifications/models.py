@@ -92,6 +92,7 @@ message = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", UTCDateTime),
     sa.Column("error", sa.String(500)),
+    sa.Column("read_at", UTCDateTime),  # the parent confirmed reading it (signed link)
     sa.Index("ix_message_trust_id_report_id", "trust_id", "report_id"),
     sa.Index("ix_message_trust_id_provider_ref", "trust_id", "provider_ref"),
     sa.Index("ix_message_trust_id_status", "trust_id", "status"),
@@ -162,6 +163,18 @@ report_policy = sa.Table(
 
 # Machine clients whose tokens this service refuses (client.revoked.v1).
 revoked_client = add_revoked_client_table(metadata)
+# A trust's written-report template (school_urn "*") or a school's adaptation of it;
+# checked in the sandbox when stored, rendered in the sandbox when sent.
+report_template = sa.Table(
+    "report_template",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
 
 tables = add_outbox_tables(metadata)
 outbox = tables.outbox

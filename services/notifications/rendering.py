@@ -7,13 +7,23 @@ never carry CR or LF.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+    meta,
+    select_autoescape,
+)
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from services.notifications.config import TEMPLATES
@@ -34,6 +44,12 @@ ALLOWED_VARIABLES = frozenset(
         "reason",
         "incident_ref",
         "alert",
+        "read_link",
+        "update_note",
+        "location",
+        "why_necessary",
+        "injuries",
+        "support_offered",
     }
 )
 
@@ -53,6 +69,14 @@ _env = ImmutableSandboxedEnvironment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+# Adapted HTML templates come as strings, with no file name to switch autoescape on.
+_html_env = ImmutableSandboxedEnvironment(
+    autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+)
+log = logging.getLogger("candour.notifications")
+TEMPLATE_NAMES = ("parent_report.txt.j2", "parent_report.html.j2", "parent_report.sms.j2")
 
 
 def single_line(value: str) -> str:
@@ -92,6 +116,10 @@ def report_variables(content: dict[str, Any], contact_name: str) -> dict[str, An
             content["intervention_type"], content["intervention_type"]
         ),
         "summary": content["summary"],
+        "location": content.get("location"),
+        "why_necessary": content.get("why_necessary"),
+        "injuries": content.get("injuries"),
+        "support_offered": content.get("support_offered"),
     }
     assert set(values) <= ALLOWED_VARIABLES
     return values
@@ -100,9 +128,9 @@ def report_variables(content: dict[str, Any], contact_name: str) -> dict[str, An
 ALERT_WORDS = {
     "alert_dsl": "Please phone the parent now: the written report has not reached them.",
     "alert_trust": "The same-day standard is at risk: the written report has not reached a parent.",
-    "alert_hold": "A parent report is on safeguarding hold: release or withhold it.",
+    "alert_safeguarding": "A parent report is on safeguarding hold: release or withhold it.",
     "alert_approval": "A parent report awaits a school lead's approval.",
-    "alert_unknown": "A message's outcome is unknown: check with the parent before resending.",
+    "unknown": "A message's outcome is unknown: check with the parent before resending.",
     "alert_la": "No parent may be told: the local authority must be notified.",
     "pursue": "A parent report missed the same day and is still open: please phone the parent.",
 }
@@ -117,11 +145,19 @@ def message_variables(report: Any, message: Any, name: str) -> dict[str, Any]:
         message.purpose if message.purpose in ALERT_WORDS else step, ALERT_WORDS["alert_dsl"]
     )
     values["reason"] = None
+    values["read_link"] = None
+    values["update_note"] = (
+        "The school has corrected or added to its record of this incident; this is the "
+        "updated report."
+        if message.purpose == "update"
+        else None
+    )
     return values
 
 
 def build_message_email(
     *,
+    overrides: Overrides = None,
     purpose: str,
     sender: str,
     sender_name: str,
@@ -130,8 +166,9 @@ def build_message_email(
     message_id: str,
 ) -> EmailMessage:
     """The email for a message's purpose: the written report, a prompt or a staff alert."""
-    if purpose == "report":
+    if purpose in ("report", "update"):
         return build_email(
+            overrides=overrides,
             sender=sender,
             sender_name=sender_name,
             to=to,
@@ -149,11 +186,11 @@ def build_message_email(
     msg["Subject"] = single_line(subject)
     msg["Message-ID"] = make_msgid(idstring=message_id, domain="candour.local")
     msg["X-Candour-Message"] = message_id
-    msg.set_content(build_text(purpose, variables))
+    msg.set_content(build_text(purpose, variables, overrides))
     return msg
 
 
-def build_text(purpose: str, variables: dict[str, Any]) -> str:
+def build_text(purpose: str, variables: dict[str, Any], overrides: Overrides = None) -> str:
     """A short text (SMS or plain email) for a message's purpose; never incident detail."""
     name = {
         "report": "parent_report.sms.j2",
@@ -164,26 +201,71 @@ def build_text(purpose: str, variables: dict[str, Any]) -> str:
     return single_line(render(name, variables))
 
 
-def render(name: str, variables: dict[str, Any]) -> str:
-    """Render one template with only allow-listed values."""
+Overrides = dict[str, str] | None
+
+
+def render(name: str, variables: dict[str, Any], overrides: Overrides = None) -> str:
+    """Render one template (a school's or trust's adaptation if given) with allow-listed values."""
     unknown = set(variables) - ALLOWED_VARIABLES
     if unknown:
         raise ValueError(f"variables not allowed in templates: {sorted(unknown)}")
+    source = (overrides or {}).get(name)
+    if source is not None:
+        try:
+            return _compile(name, source).render(**variables)
+        except (TemplateError, SecurityError):
+            log.warning("adapted template failed; the trust's own used", extra={"name": name})
     return _env.get_template(name).render(**variables)
 
 
+def _compile(name: str, source: str) -> Template:
+    env = _html_env if name.endswith(".html.j2") else _env
+    return env.from_string(source)
+
+
+def check_template(name: str, source: str, sample: dict[str, Any]) -> str | None:
+    """Why an adapted template is refused (None if it is fit to use).
+
+    It must parse, use only allow-listed variables, and render in the sandbox: a template
+    reaching for Python objects (``''.__class__.__mro__``) fails here with a SecurityError.
+    """
+    env = _html_env if name.endswith(".html.j2") else _env
+    try:
+        used = meta.find_undeclared_variables(env.parse(source))
+    except TemplateSyntaxError as exc:
+        return f"template syntax error on line {exc.lineno}: {exc.message}"
+    unknown = sorted(used - ALLOWED_VARIABLES)
+    if unknown:
+        return f"variables not allowed: {', '.join(unknown)}"
+    try:
+        _compile(name, source).render(**sample)
+    except SecurityError as exc:
+        return f"refused by the sandbox: {exc}"
+    except TemplateError as exc:
+        return f"template error: {exc}"
+    return None
+
+
 def build_email(
-    *, sender: str, sender_name: str, to: str, variables: dict[str, Any], message_id: str
+    *,
+    overrides: Overrides = None,
+    sender: str,
+    sender_name: str,
+    to: str,
+    variables: dict[str, Any],
+    message_id: str,
 ) -> EmailMessage:
     """The written report as an RFC 5322 message with plain-text and HTML parts."""
     msg = EmailMessage()
     msg["From"] = formataddr((single_line(sender_name), sender))
     msg["To"] = single_line(to)
-    msg["Subject"] = single_line(f"A report from {variables['school_name']}")
+    prefix = "An updated report" if variables.get("update_note") else "A report"
+    msg["Subject"] = single_line(f"{prefix} from {variables['school_name']}")
     msg["Message-ID"] = make_msgid(idstring=message_id, domain="candour.local")
     msg["X-Candour-Message"] = message_id
-    msg.set_content(render("parent_report.txt.j2", variables))
-    msg.add_alternative(render("parent_report.html.j2", variables), subtype="html")
+    msg.set_content(render("parent_report.txt.j2", variables, overrides))
+    html = render("parent_report.html.j2", variables, overrides)
+    msg.add_alternative(html, subtype="html")
     return msg
 
 

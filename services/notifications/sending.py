@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.notifications import ledger, rendering
+from services.notifications import ledger, links, rendering
 from services.notifications import models as m
 from services.notifications.providers.base import (
     DELIVERED,
@@ -123,6 +123,20 @@ async def _address(conn: AsyncConnection, report: sa.Row, row: sa.Row) -> tuple[
     return (staff.email if row.channel == "email" else staff.mobile), staff.name
 
 
+async def _templates(conn: AsyncConnection, report: sa.Row) -> dict[str, str]:
+    """The trust's templates with the school's adaptations over them."""
+    t = m.report_template
+    rows = (
+        await conn.execute(
+            sa.select(t.c.school_urn, t.c.name, t.c.source).where(
+                (t.c.trust_id == report.trust_id) & t.c.school_urn.in_(["*", report.school_urn])
+            )
+        )
+    ).all()
+    ordered = sorted(rows, key=lambda r: r.school_urn != "*")  # the school's last, so it wins
+    return {r.name: r.source for r in ordered}
+
+
 async def dispatch(
     ctx: ServiceContext, provider: Provider, trust_id: str, message_id: str, mail_from: str
 ) -> str | None:
@@ -143,12 +157,17 @@ async def dispatch(
         report = await ledger.load(conn, trust_id, row.report_id)
         assert report is not None
         to, name = await _address(conn, report, row)
+        overrides = await _templates(conn, report)
     at = ctx.clock.now()
+    variables = rendering.message_variables(report, row, name)
+    if row.purpose in ("report", "update") and row.recipient_kind == "parent":
+        expires = at + timedelta(days=ctx.settings.read_link_days)
+        variables["read_link"] = links.read_link(ctx.settings, trust_id, message_id, expires)
     if not to:
         result = SendResult(message_id, PERMANENT, error="no address on record")
     else:
         try:
-            result = await _send(provider, report, row, to, name, mail_from, at)
+            result = await _send(provider, report, row, to, variables, overrides, mail_from, at)
         except Exception as exc:  # a provider fault must not leave the row 'sending' silently
             log.warning("provider raised", extra={"message_id": message_id, "error": repr(exc)})
             result = SendResult(message_id, UNKNOWN, error=type(exc).__name__)
@@ -160,13 +179,14 @@ async def _send(
     report: sa.Row,
     row: sa.Row,
     to: str,
-    name: str,
+    variables: dict[str, Any],
+    overrides: dict[str, str],
     mail_from: str,
     at: datetime,
 ) -> SendResult:
-    variables = rendering.message_variables(report, row, name)
     if row.channel == "email":
         email = rendering.build_message_email(
+            overrides=overrides,
             purpose=row.purpose,
             sender=mail_from,
             sender_name=report.content["school_name"],
@@ -176,7 +196,7 @@ async def _send(
         )
         return await provider.send_email(row.message_id, email, at)
     return await provider.send_sms(
-        row.message_id, to, rendering.build_text(row.purpose, variables), at
+        row.message_id, to, rendering.build_text(row.purpose, variables, overrides), at
     )
 
 
@@ -244,7 +264,11 @@ async def _parent_outcome(
         "channel": row.channel,
         "provider": provider_name,
     }
-    if status not in (TEMPORARY,) and report.sent_at is None and row.purpose != "next_contact":
+    if (
+        status in ("sending", DELIVERED)
+        and report.sent_at is None
+        and row.purpose != "next_contact"
+    ):
         report = await ledger.bump(
             conn, report, sent_at=now, status="sent" if report.status == "queued" else report.status
         )
@@ -268,7 +292,7 @@ async def _parent_outcome(
                 **base, delivered_at=delivered_at, incident_occurred_at=report.incident_occurred_at
             ),
         )
-        if row.channel == "email" and row.purpose == "report":
+        if row.channel == "email" and row.purpose in ("report", "update"):
             await ledger.mark_told(
                 conn, report, told_at=delivered_at, how="email", by=None, now=now
             )
@@ -280,7 +304,7 @@ async def _parent_outcome(
             now,
             p.ParentReportFailedV1(**base, status=status, failed_at=now),
         )
-        if row.purpose == "report" and ledger.is_open(report):
+        if row.purpose in ("report", "update") and ledger.is_open(report):
             # Known undelivered: the next channel need not wait out its 30 minutes.
             s = m.report_step
             await conn.execute(

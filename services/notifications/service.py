@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications import clock as cl
-from services.notifications import escalation, ledger, steps
+from services.notifications import escalation, ledger, reading, steps
 from services.notifications import models as m
+from services.notifications.amendments import apply_incident_amended
+from services.notifications.contacts import apply_staff_updated
 from services.notifications.providers.base import Provider
 from shared.auth.revocation import CLIENT_REVOKED, apply_client_revoked
 from shared.bus.base import Handler
@@ -38,31 +38,12 @@ CONSUMER = "notifications"
 ADULT_AGE = 20  # DOMAIN §1: no parent report is required for a pupil aged 20 or over
 
 
-def _parent_report_section(payload: dict[str, Any]) -> dict[str, Any]:
-    section = payload.get("parent_report") or {}
-    return section if isinstance(section, dict) else {}
-
-
-def _submitted(payload: dict[str, Any]) -> p.IncidentSubmittedV1:
-    """The payload as we know it; sections added later by the producer are read separately."""
-    known = {k: v for k, v in payload.items() if k in p.IncidentSubmittedV1.model_fields}
-    return p.IncidentSubmittedV1.model_validate(known)
-
-
-def _told_in_writing(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    told: dict[str, dict[str, Any]] = {}
-    for item in section.get("told_in_writing") or []:
-        if isinstance(item, dict) and item.get("contact_id"):
-            told[str(item["contact_id"])] = item
-    return told
-
-
 async def apply_incident_submitted(
     conn: AsyncConnection, envelope: EventEnvelope, ctx: ServiceContext
 ) -> list[str]:
     """Create the incident's parent reports and plan their clocks; returns the report ids."""
-    event = _submitted(envelope.payload)
-    section = _parent_report_section(envelope.payload)
+    event = reading.submitted(envelope.payload)
+    section = reading.parent_report_section(envelope.payload)
     facts = event.incident
     if facts.historic or not facts.significant:
         return []
@@ -77,30 +58,24 @@ async def apply_incident_submitted(
                 (c.c.trust_id == trust_id)
                 & (c.c.pupil_id == event.pupil.pupil_id)
                 & c.c.parental_responsibility
-                & ~c.c.do_not_contact
             )
             .order_by(c.c.priority, c.c.contact_id)
         )
     ).all()
-    content: dict[str, Any] = {
-        "pupil_name": event.report.pupil_name,
-        "summary": event.report.summary,
-        "school_name": event.school.name,
-        "school_phone": event.school.phone,
-        "school_email": event.school.email,
-        "timezone": zone,
-        "occurred_at": facts.occurred_at.isoformat(),
-        "ended_at": facts.ended_at.isoformat() if facts.ended_at else None,
-        "duration_minutes": facts.duration_minutes,
-        "intervention_type": facts.intervention_type,
-    }
+    # A parent the school must not contact (its reason is on the contact) gets no report;
+    # when that leaves no parent at all, the local authority must be told instead.
+    barred = any(x.do_not_contact for x in contacts)
+    contacts = [x for x in contacts if not x.do_not_contact]
+    content = reading.content(event, envelope.payload)
     adult = event.pupil.age_years is not None and event.pupil.age_years >= ADULT_AGE
     hold = bool(section.get("safeguarding_hold"))
-    told = _told_in_writing(section)
+    told = reading.told_in_writing(section)
     local_day = cl.local_date(facts.occurred_at, zone)
     targets: list[tuple[str, str]] = [(x.contact_id, "parent") for x in contacts]
     if not targets and not adult:
-        targets = [("unknown", "unknown_contact")]
+        targets = [
+            ("local-authority", "local_authority") if barred else ("unknown", "unknown_contact")
+        ]
     if section.get("already_told_in_writing"):
         # The record says every parent was given the written details: each is told, not sent.
         for contact_id, kind in targets:
@@ -159,7 +134,7 @@ async def apply_incident_submitted(
             continue
         if contact_id in told:
             item = told[contact_id]
-            at = _when(item.get("told_at")) or now
+            at = reading.when(item.get("told_at")) or now
             await ledger.mark_told(
                 conn,
                 report,
@@ -188,17 +163,9 @@ async def apply_incident_submitted(
             )
         elif kind == "parent":
             await steps.plan_sending(conn, report, policy, now)
+        elif kind == "local_authority":
+            await steps.add_step(conn, report, "alert_la", now)
     return created
-
-
-def _when(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        at = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return at if at.tzinfo else None
 
 
 def make_consumer(ctx: ServiceContext, provider: Provider) -> Handler:
@@ -212,6 +179,12 @@ def make_consumer(ctx: ServiceContext, provider: Provider) -> Handler:
                 created.extend(await apply_incident_submitted(conn, env, ctx))
             elif env.type == CLIENT_REVOKED:
                 await apply_client_revoked(conn, env, m.revoked_client)
+            elif env.type == "incident.amended.v1":
+                created.extend(await apply_incident_amended(conn, env, ctx))
+            elif env.type == "staff.updated.v1":
+                await apply_staff_updated(
+                    conn, ctx.clock, env.trust_id, env.school_urn, env.payload
+                )
 
         applied = await consume_once(ctx.db, m.inbox, CONSUMER, envelope, apply, ctx.clock)
         for report_id in created:

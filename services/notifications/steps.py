@@ -21,7 +21,7 @@ from services.notifications import models as m
 ALERT_ROLES = {
     "alert_dsl": (("dsl", "head"), "dsl"),
     "alert_trust": (("trust_lead",), "trust_lead"),
-    "alert_hold": (("dsl",), "hold"),
+    "alert_safeguarding": (("dsl",), "hold"),
     "alert_approval": (("head", "dsl"), "hold"),
     "alert_la": (("dsl",), "dsl"),
     "unknown": (("dsl", "head"), "unknown"),
@@ -206,8 +206,9 @@ async def act(conn: AsyncConnection, report: sa.Row, step: str, now: datetime) -
 
 
 async def resend(
-    conn: AsyncConnection, report: sa.Row, step: str, now: datetime
+    conn: AsyncConnection, report: sa.Row, step: str, now: datetime, purpose: str = "report"
 ) -> tuple[str, int]:
+    """The written report again (a resend), or its update after a material amendment."""
     contact = await _contact(conn, report.trust_id, report.contact_id)
     if contact is None or contact.do_not_contact or not contact.email:
         return "no email address", 0
@@ -216,7 +217,7 @@ async def resend(
         report,
         step=step,
         channel="email",
-        purpose="report",
+        purpose=purpose,
         recipient_kind="parent",
         recipient_ref=contact.contact_id,
         address=contact.email,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 SUBSCRIPTIONS: dict[str, frozenset[str]] = {
-    "notifications": frozenset({"incident.submitted.v1", "client.revoked.v1"}),
+    "notifications": frozenset(
+        {"incident.submitted.v1", "incident.amended.v1", "staff.updated.v1", "client.revoked.v1"}
+    ),
     "reporting": frozenset(
         {
             "incident.submitted.v1",

@@ -227,6 +227,9 @@ class StaffUpdatedV1(_Payload):
     role: str | None = None
     alert_email: str | None = None
     alert_phone: str | None = None
+    escalation_roles: list[Literal["dsl", "head", "trust_lead"]] = Field(
+        default_factory=list, description="Alerted to phone parents when a report is at risk"
+    )
 
 
 class TrainingRecordedV1(_Payload):

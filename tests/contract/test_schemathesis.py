@@ -40,7 +40,9 @@ CONFIG = SchemathesisConfig.from_dict(
     {
         "checks": {
             "positive_data_acceptance": {
-                "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "428", "429"]
+                "expected-statuses": [
+                    *("2xx", "3xx", "401", "403", "404", "409", "412", "422", "428", "429")
+                ]
             }
         }
     }

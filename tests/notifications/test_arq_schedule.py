@@ -116,3 +116,31 @@ async def test_redis_flushed_mid_afternoon_every_escalation_fires_within_a_minut
         "alert_trust",
         "pursue:2026-11-28",
     }
+
+
+async def test_events_through_redis_to_a_burst_worker_once_per_parent(
+    notif, provider, clock, redis, smtp
+):
+    from shared.bus.arq_bus import ArqBus
+
+    box, _ = smtp
+    clock.set(local("2026-11-27", 10))
+    await add_people(notif)
+    event = incident_event(local("2026-11-27", 10))
+    bus = ArqBus(redis)
+    for _ in range(3):
+        await bus.publish(event)
+    worker = build_worker(notif, burst=True, provider=provider)
+    try:
+        await worker.main()
+        # The same event again after its job (and result) expired from Redis: the inbox
+        # still makes it a no-op.
+        await redis.flushdb()
+        await bus.publish(event)
+        await worker.main()
+    finally:
+        await worker.close()
+    assert len([x for x in box.messages if "parent@" in x[1][0]]) == 1
+    assert len(await messages(notif, channel="sms")) == 1
+    plan = await steps(notif)
+    assert plan["initial"].status == "done" and plan["alert_dsl"].status == "skipped"

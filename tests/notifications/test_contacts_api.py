@@ -111,3 +111,51 @@ async def test_escalation_contacts_and_settings(clients, token, notif, provider,
     [report] = await reports(notif)
     assert report.status == "awaiting_approval"
     assert (await steps(notif))["alert_dsl"].due_at == local("2026-11-27", 15, 45)
+
+
+async def test_staff_updated_events_name_escalation_contacts(notif, clients, token, clock):
+    import uuid
+
+    from services.notifications import service
+    from shared.events.envelope import EventEnvelope
+
+    def staff_event(roles, mobile="07700 900777"):
+        return EventEnvelope(
+            event_id=uuid.uuid4(),
+            type="staff.updated.v1",
+            sequence=1,
+            producer="incidents",
+            occurred_at=clock.now(),
+            trust_id="TR00001",
+            school_urn=SCHOOL,
+            subject_id="st-5",
+            subject_revision=1,
+            payload={
+                "staff": {
+                    "staff_id": "st-5",
+                    "name": "Pat Dee",
+                    "mobile": mobile,
+                    "escalation_roles": roles,
+                }
+            },
+        )
+
+    handle = service.make_consumer(notif, None)  # type: ignore[arg-type]
+    await handle(staff_event(["dsl", "trust_lead"]))
+    lead = auth(token("school_lead", schools=[SCHOOL]))
+    staff = (
+        await clients["notifications"].get(
+            f"/v1/schools/{SCHOOL}/escalation-contacts", headers=lead
+        )
+    ).json()
+    assert {(s["role"], s["mobile"], s["active"]) for s in staff} == {
+        ("dsl", "+447700900777", True),
+        ("trust_lead", "+447700900777", True),
+    }
+    await handle(staff_event(["head"], mobile="not a number"))
+    staff = (
+        await clients["notifications"].get(
+            f"/v1/schools/{SCHOOL}/escalation-contacts", headers=lead
+        )
+    ).json()
+    assert {(s["role"], s["active"]) for s in staff} == {("dsl", False), ("trust_lead", False)}

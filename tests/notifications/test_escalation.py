@@ -138,3 +138,18 @@ async def test_next_contact_after_an_hour_without_delivery(notif, provider, cloc
     await run_until(notif, provider, clock, local("2026-11-27", 11, 30))
     nxt = await messages(notif, step="next_contact")
     assert [(x.recipient_ref, x.created_at) for x in nxt] == [("c2", local("2026-11-27", 11))]
+
+
+async def test_recorded_the_next_day_the_parent_comes_first_and_it_is_missed_late(
+    notif, provider, clock
+):
+    clock.set(local("2026-11-28", 9))
+    await add_people(notif)
+    await consume(notif, provider, incident_event(local("2026-11-27", 15)))
+    [report] = await reports(notif)
+    assert report.told_at == local("2026-11-28", 9) and report.standard == "missed"
+    assert report.standard_reason == "written report reached the parent late"
+    plan = await steps(notif)
+    assert plan["initial"].status == "done"
+    assert plan["deadline"].status == "skipped" and plan["alert_dsl"].status == "skipped"
+    assert await messages(notif, recipient_kind="staff") == []

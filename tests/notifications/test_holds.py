@@ -16,6 +16,7 @@ from tests.notifications.conftest import (
     incident_event,
     messages,
     reports,
+    run_until,
     steps,
 )
 from tests.notifications.test_escalation import local
@@ -242,3 +243,73 @@ async def test_timeline_of_a_met_report(notif, provider, clock, clients, token):
             "parent_report.completed.v1",
         ]
     )
+
+
+async def test_no_contact_on_record_escalates_and_misses(notif, provider, clock, settings):
+    clock.set(local(DAY, 10))
+    await add_people(notif)
+    async with notif.db.transaction() as conn:
+        await conn.execute(m.contact.delete())
+    await consume(notif, provider, incident_event(local(DAY, 10)))
+    [report] = await reports(notif)
+    assert report.kind == "unknown_contact" and report.status == "queued"
+    await run_until(notif, provider, clock, local("2026-11-28", 0, 1))
+    [report] = await reports(notif)
+    assert report.standard == "missed"
+    assert report.standard_reason == "no contact with parental responsibility on record"
+    assert {x.step for x in await messages(notif, recipient_kind="staff")} == {
+        "alert_dsl",
+        "alert_trust",
+    }
+
+
+async def test_resend_is_a_new_step_each_time(notif, provider, clock, clients, token, smtp):
+    box, _ = smtp
+    clock.set(local(DAY, 10))
+    await add_people(notif)
+    await consume(notif, provider, incident_event(local(DAY, 10)))
+    [report] = await reports(notif)
+    url = f"/v1/parent-reports/{report.report_id}/resend"
+    r = await clients["notifications"].post(url, headers=auth(token("recorder")))
+    assert r.status_code == 403
+    r = await clients["notifications"].post(url, headers=auth(token("school_lead")))
+    assert r.status_code == 202 and r.json()["step"] == "resend:1"
+    await escalation.sweep(notif, provider)
+    await escalation.sweep(notif, provider)
+    assert len([x for x in box.messages if "parent@" in x[1][0]]) == 2
+    r = await clients["notifications"].post(url, headers=auth(token("school_lead")))
+    assert r.json()["step"] == "resend:2"
+
+
+def test_provider_chosen_by_settings(settings) -> None:
+    from services.notifications.providers import (
+        DevFileProvider,
+        NotifyProvider,
+        Routed,
+        provider_for,
+    )
+    from tests.notifications.notify_standin import API_KEY
+
+    assert isinstance(provider_for(settings), DevFileProvider)
+    smtp = provider_for(settings.model_copy(update={"smtp_host": "127.0.0.1"}))
+    assert isinstance(smtp, Routed) and smtp.name == "smtp+dev"
+    notify = provider_for(settings.model_copy(update={"notify_api_key": API_KEY}))
+    assert isinstance(notify, NotifyProvider)
+    both = provider_for(
+        settings.model_copy(update={"notify_api_key": API_KEY, "smtp_host": "127.0.0.1"})
+    )
+    assert isinstance(both, Routed) and both.name == "smtp+notify"
+
+
+async def test_only_parent_barred_from_contact_local_authority_required(notif, provider, clock):
+    clock.set(local(DAY, 10))
+    await add_people(notif)
+    async with notif.db.transaction() as conn:
+        await conn.execute(
+            m.contact.update().values(do_not_contact=True, do_not_contact_reason="Court order.")
+        )
+    await consume(notif, provider, incident_event(local(DAY, 10)))
+    [report] = await reports(notif)
+    assert report.kind == "local_authority" and report.contact_id == "local-authority"
+    assert await messages(notif, recipient_kind="parent") == []
+    assert [x.recipient_ref for x in await messages(notif, step="alert_la")] == ["dsl:s-dsl"]

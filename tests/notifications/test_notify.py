@@ -185,3 +185,19 @@ async def test_after_a_crash_smtp_is_unknown_and_escalated_never_resent(
         notif, "TR00001", message_id, SendResult(message_id, "delivered"), "smtp"
     )
     assert r == "delivered"  # a later confirmation is still recorded
+
+
+async def test_a_lost_receipt_is_made_good_by_asking_notify(notif, notify, standin, clock):
+    clock.set(local("2026-11-27", 10))
+    await add_people(notif, mobile=None)
+    await consume(notif, notify, incident_event(local("2026-11-27", 10)))
+    [email] = await messages(notif, channel="email", recipient_kind="parent")
+    n = next(x for x in standin.notifications.values() if x["reference"] == email.message_id)
+    n.update(status="delivered", completed_at="2026-11-27T10:03:00.000000Z")  # no callback
+    clock.set(local("2026-11-27", 10, 2))
+    await escalation.sweep(notif, notify)
+    assert (await reports(notif))[0].told_at is None  # not asked yet: too soon
+    clock.set(local("2026-11-27", 10, 6))
+    await escalation.sweep(notif, notify)
+    [report] = await reports(notif)
+    assert report.standard == "met" and report.told_at == local("2026-11-27", 10, 3)

@@ -13,7 +13,7 @@ import shared.db.types
 
 
 revision: str = '4218936d1376'
-down_revision: str | None = '37b42e1e74fb'
+down_revision: str | None = '73ec91886d3f'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
