@@ -46,3 +46,14 @@ def test_depth_counts_brackets_outside_strings_only() -> None:
     assert json_depth_exceeds(b"[" * 65 + b"]" * 65)
     assert not json_depth_exceeds(b"[" * 64 + b"]" * 64)
     assert not json_depth_exceeds(b'{"a": "\\"[[[[' + b"[" * 100 + b'"}')
+
+
+async def test_redis_limiter_fails_open_when_redis_is_down(caplog) -> None:
+    from shared.ratelimit import RedisRateLimiter
+
+    limiter = RedisRateLimiter("redis://127.0.0.1:9/0", limit=1, window_seconds=60)
+    try:
+        assert all([(await limiter.hit("k")).allowed for _ in range(3)])
+    finally:
+        await limiter.aclose()
+    assert "rate limit unavailable" in caplog.text
