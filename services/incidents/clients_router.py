@@ -192,6 +192,13 @@ def _basic(request: Request) -> tuple[str, str] | bool | None:
     "/v1/oauth/token",
     tags=["oauth"],
     operation_id="issue_client_token",
+    description=(
+        "OAuth2 client credentials (RFC 6749 §4.4). Authenticate with HTTP Basic "
+        "(`client_id:client_secret`, RFC 6749 §2.3.1) or with `client_id` and `client_secret` "
+        "in the form, not both. `scope` may narrow the registered scopes. The access token is "
+        "a JWT valid for at most ten minutes; send it as `Authorization: Bearer ...` to every "
+        "Candour service. Errors follow RFC 6749 §5.2 (`application/json`, not problem+json)."
+    ),
     response_model=TokenResponse,
     openapi_extra={"requestBody": TOKEN_FORM},
     responses={
