@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fastapi import Request
 
 from shared.auth.client_secret import hash_secret, new_secret, verify_secret
 from shared.auth.jwks import JwksCache, JwksUnavailable
@@ -57,3 +58,25 @@ async def test_redis_limiter_fails_open_when_redis_is_down(caplog) -> None:
     finally:
         await limiter.aclose()
     assert "rate limit unavailable" in caplog.text
+
+
+async def test_a_path_prefix_keeps_its_own_body_limit() -> None:
+    import httpx
+
+    from shared.web import create_service_app
+
+    app = create_service_app(
+        "test", title="t", description="d", body_limit=1024, body_limit_overrides={"/bulk": 4096}
+    )
+
+    @app.post("/bulk/load")
+    @app.post("/small")
+    async def load(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.post("/bulk/load", content=b"x" * 3000)).json() == {"bytes": 3000}
+        assert (await client.post("/bulk/load", content=b"x" * 5000)).status_code == 413
+        assert (await client.post("/small", content=b"x" * 1000)).json() == {"bytes": 1000}
+        assert (await client.post("/small", content=b"x" * 1025)).status_code == 413
