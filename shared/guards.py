@@ -88,6 +88,10 @@ def check_json_body(body: bytes) -> None:
         )
 
 
+class _Disconnected(Exception):
+    """The client went away before its body arrived."""
+
+
 class RequestGuard:
     """ASGI middleware applying the checks above; ``overrides`` maps path prefixes to limits."""
 
@@ -115,6 +119,8 @@ class RequestGuard:
             return
         try:
             body = await self._check(scope, receive)
+        except _Disconnected:
+            return  # the client left mid-body: nobody to answer
         except CandourError as err:
             response = JSONResponse(
                 err.problem(scope["path"]),
@@ -154,7 +160,7 @@ class RequestGuard:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                raise _Disconnected
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:

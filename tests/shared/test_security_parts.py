@@ -80,3 +80,27 @@ async def test_a_path_prefix_keeps_its_own_body_limit() -> None:
         assert (await client.post("/bulk/load", content=b"x" * 5000)).status_code == 413
         assert (await client.post("/small", content=b"x" * 1000)).json() == {"bytes": 1000}
         assert (await client.post("/small", content=b"x" * 1025)).status_code == 413
+
+
+async def test_guard_stops_when_the_client_leaves_mid_body() -> None:
+    from shared.guards import RequestGuard
+
+    called, sent = [], []
+
+    async def app(scope, receive, send) -> None:
+        called.append(scope)
+
+    messages = [
+        {"type": "http.request", "body": b"{", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "path": "/x", "raw_path": b"/x", "query_string": b"", "headers": []}
+    await RequestGuard(app, limit=1024)(scope, receive, send)
+    assert called == [] and sent == []
