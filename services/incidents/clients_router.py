@@ -239,14 +239,17 @@ async def issue_client_token(request: Request, conn: SessionDep, clock: ClockDep
         return _oauth_error(401, "invalid_client", "Client authentication failed.", **challenge)
     limiter = request.app.state.rate_limiter
     if limiter is not None:
-        decision = await limiter.hit(f"oauth:{client_id}")
-        if not decision.allowed:
-            return _oauth_error(
-                429,
-                "invalid_request",
-                "Too many attempts.",
-                **{"Retry-After": str(decision.retry_after)},
-            )
+        # Per client id (guessing one secret) and per address (each check costs a scrypt).
+        address = request.client.host if request.client else "unknown"
+        for key in (f"oauth:{client_id}", f"oauth-address:{address}"):
+            decision = await limiter.hit(key)
+            if not decision.allowed:
+                return _oauth_error(
+                    429,
+                    "invalid_request",
+                    "Too many attempts.",
+                    **{"Retry-After": str(decision.retry_after)},
+                )
     now = clock.now()
     row = await clients.authenticate(conn, client_id, secret, now)
     if row is None:
