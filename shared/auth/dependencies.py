@@ -15,7 +15,15 @@ from shared.config import Settings
 from shared.errors import Forbidden, NotFound, RateLimited, ServiceUnavailable, Unauthorized
 
 # auto_error=False: we answer 401 ourselves, as problem+json.
-bearer = HTTPBearer(auto_error=False, description="A Candour JWT")
+bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description=(
+        "A Candour JWT. Machine clients (MIS, portal) obtain one, valid for at most ten "
+        "minutes, from the incidents service's `POST /v1/oauth/token` (OAuth2 client "
+        "credentials); staff tokens come from the trust's identity provider."
+    ),
+)
 
 
 async def get_principal(
