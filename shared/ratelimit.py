@@ -7,12 +7,15 @@ script, so concurrent workers never lose an increment or leave a key without exp
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared.config import Settings
+
+log = logging.getLogger("candour.ratelimit")
 
 
 @dataclass(frozen=True)
@@ -92,12 +95,21 @@ class RedisRateLimiter:
 
     async def hit(self, key: str) -> Decision:
         """Count one request for ``key``."""
+        from redis.exceptions import RedisError
+
         if self._redis is None:
             from redis.asyncio import Redis
 
-            self._redis = Redis.from_url(self.url)
+            self._redis = Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
             self._script = self._redis.register_script(_SCRIPT)
-        count, ttl_ms = await self._script(keys=[f"{self.prefix}:{key}"], args=[self.window * 1000])
+        try:
+            count, ttl_ms = await self._script(
+                keys=[f"{self.prefix}:{key}"], args=[self.window * 1000]
+            )
+        except (RedisError, OSError) as exc:
+            # Fail open: recording an incident matters more than counting requests.
+            log.warning("rate limit unavailable", extra={"error": type(exc).__name__})
+            return Decision(True, 0, self.limit, 0)
         retry = max(1, math.ceil(int(ttl_ms) / 1000))
         return Decision(int(count) <= self.limit, int(count), self.limit, retry)
 

@@ -57,6 +57,10 @@ DOCS_CSP = (
 class BodyLimit:
     """Refuse request bodies over a limit with 413, counting streamed bytes too.
 
+    Kept for existing callers; service apps use ``shared.guards.RequestGuard``, which also
+    answers 413 itself when a streamed body overruns (FastAPI would turn an exception raised
+    while it reads the body into a 400).
+
     ``overrides`` maps a path prefix to its own limit (the bulk import's 32 MiB).
     """
 

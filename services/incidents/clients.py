@@ -6,6 +6,7 @@ unauthenticated token endpoint looks a client up by ``(trust_id, client_id)``.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -21,6 +22,8 @@ from shared.auth.revocation import CLIENT_REVOKED, record_revocation
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.events.payloads import ClientRevokedV1
 from shared.outbox.writer import record_event
+
+log = logging.getLogger("candour.incidents.clients")
 
 # Verified when no client matches, so an unknown id costs as much time as a wrong secret.
 _DUMMY_HASH = hash_secret("candour-no-such-client")
@@ -122,6 +125,10 @@ async def register_client(
         )
     )
     secret = await _add_secret(conn, principal.trust_id, client_id, now)
+    log.info(
+        "client registered",
+        extra={"trust_id": principal.trust_id, "client_id": client_id, "role": body.role},
+    )
     row = await _get_row(conn, principal.trust_id, client_id)
     assert row is not None
     client = await _to_client(conn, row, now)
@@ -176,6 +183,9 @@ async def rotate_secret(
         .values(expires_at=ends)
     )
     secret = await _add_secret(conn, principal.trust_id, client_id, now)
+    log.info(
+        "client secret rotated", extra={"trust_id": principal.trust_id, "client_id": client_id}
+    )
     client = await _to_client(conn, row, now)
     return ClientWithSecret(
         **client.model_dump(), client_secret=secret, previous_secret_expires_at=ends
@@ -209,6 +219,7 @@ async def revoke_client(
                 client_id=client_id, role=row.role, revoked_at=now, revoked_by=principal.subject
             ),
         )
+        log.info("client revoked", extra={"trust_id": principal.trust_id, "client_id": client_id})
         row = await _get_row(conn, principal.trust_id, client_id)
         assert row is not None
     return await _to_client(conn, row, now)

@@ -192,6 +192,13 @@ def _basic(request: Request) -> tuple[str, str] | bool | None:
     "/v1/oauth/token",
     tags=["oauth"],
     operation_id="issue_client_token",
+    description=(
+        "OAuth2 client credentials (RFC 6749 §4.4). Authenticate with HTTP Basic "
+        "(`client_id:client_secret`, RFC 6749 §2.3.1) or with `client_id` and `client_secret` "
+        "in the form, not both. `scope` may narrow the registered scopes. The access token is "
+        "a JWT valid for at most ten minutes; send it as `Authorization: Bearer ...` to every "
+        "Candour service. Errors follow RFC 6749 §5.2 (`application/json`, not problem+json)."
+    ),
     response_model=TokenResponse,
     openapi_extra={"requestBody": TOKEN_FORM},
     responses={
@@ -232,14 +239,17 @@ async def issue_client_token(request: Request, conn: SessionDep, clock: ClockDep
         return _oauth_error(401, "invalid_client", "Client authentication failed.", **challenge)
     limiter = request.app.state.rate_limiter
     if limiter is not None:
-        decision = await limiter.hit(f"oauth:{client_id}")
-        if not decision.allowed:
-            return _oauth_error(
-                429,
-                "invalid_request",
-                "Too many attempts.",
-                **{"Retry-After": str(decision.retry_after)},
-            )
+        # Per client id (guessing one secret) and per address (each check costs a scrypt).
+        address = request.client.host if request.client else "unknown"
+        for key in (f"oauth:{client_id}", f"oauth-address:{address}"):
+            decision = await limiter.hit(key)
+            if not decision.allowed:
+                return _oauth_error(
+                    429,
+                    "invalid_request",
+                    "Too many attempts.",
+                    **{"Retry-After": str(decision.retry_after)},
+                )
     now = clock.now()
     row = await clients.authenticate(conn, client_id, secret, now)
     if row is None:

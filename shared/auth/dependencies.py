@@ -12,17 +12,23 @@ from shared.auth.jwks import JwksUnavailable
 from shared.auth.jwt import TokenError, token_header, verify_token
 from shared.auth.principal import Principal
 from shared.config import Settings
-from shared.db.session import SessionDep
 from shared.errors import Forbidden, NotFound, RateLimited, ServiceUnavailable, Unauthorized
 
 # auto_error=False: we answer 401 ourselves, as problem+json.
-bearer = HTTPBearer(auto_error=False, description="A Candour JWT")
+bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description=(
+        "A Candour JWT. Machine clients (MIS, portal) obtain one, valid for at most ten "
+        "minutes, from the incidents service's `POST /v1/oauth/token` (OAuth2 client "
+        "credentials); staff tokens come from the trust's identity provider."
+    ),
+)
 
 
 async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    conn: SessionDep,
 ) -> Principal:
     """The verified caller, or 401; 429 over the client's rate limit; 401 once revoked."""
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -55,7 +61,7 @@ async def get_principal(
             )
     revocations = getattr(state, "revocations", None)
     if principal.client_id and revocations is not None:
-        if await revocations.is_revoked(principal.trust_id, principal.client_id, conn):
+        if await revocations.is_revoked(principal.trust_id, principal.client_id):
             raise Unauthorized("This client's access has been revoked.")
     request.state.principal = principal
     return principal

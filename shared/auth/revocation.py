@@ -13,7 +13,8 @@ import time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from shared.db.engine import Database
 from shared.db.types import UTCDateTime
@@ -62,6 +63,14 @@ class RevocationCache:
         self.table = table
         self.ttl = ttl_seconds
         self._seen: dict[tuple[str, str], tuple[bool, float]] = {}
+        # On SQLite the service's engine opens every transaction with BEGIN IMMEDIATE (the
+        # write lock), which the request's own transaction may already hold; a plain read
+        # on its own short-lived connection never waits for it (WAL lets readers through).
+        self._engine: AsyncEngine = db.engine
+        if db.dialect == "sqlite":
+            self._engine = create_async_engine(
+                db.url, connect_args={"timeout": 30}, poolclass=NullPool
+            )
 
     def invalidate(self) -> None:
         """Forget every cached answer (after a revocation in this process)."""
@@ -72,8 +81,7 @@ class RevocationCache:
     ) -> bool:
         """Whether the client has been revoked (never older than the cache's ttl).
 
-        ``conn`` is the request's own connection: on SQLite a second one would wait for
-        the request's write lock.
+        ``conn``, when given, is used instead of a connection of the cache's own.
         """
         key = (trust_id, client_id)
         now = time.monotonic()
@@ -87,7 +95,7 @@ class RevocationCache:
         if conn is not None:
             revoked = bool(await conn.scalar(query))
         else:
-            async with self.db.engine.connect() as own:
+            async with self._engine.connect() as own:
                 revoked = bool(await own.scalar(query))
         if len(self._seen) > 10_000:
             self._seen.clear()

@@ -10,6 +10,7 @@ API, never filtered out of the generator.
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from shared.clock import FrozenClock
 from shared.config import SERVICES, Settings
 from shared.db.engine import Database
 from shared.runtime import ServiceContext
+from tests.support.backends import Backends
 from tests.support.fixtures import TEST_SECRET
 from tests.support.routes import inventory
 
@@ -60,7 +62,24 @@ class ServiceUnderTest:
     statuses: dict[tuple[str, str], set[int]] = field(default_factory=dict)
 
 
-def _build(service: str, var_dir: Path, now: datetime) -> ServiceUnderTest:
+async def _recreate_postgres(base_url: str, name: str, create: bool = True) -> str:
+    import asyncpg
+
+    admin = await asyncpg.connect(base_url.replace("+asyncpg", ""))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if create:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return f"{base_url.rpartition('/')[0]}/{name}"
+
+
+def _pg_name(service: str) -> str:
+    return f"candour_st_{service}_{os.getpid()}"
+
+
+def _build(service: str, var_dir: Path, now: datetime, pg_base: str | None) -> ServiceUnderTest:
     settings = Settings(
         env="test",
         jwt_secret=TEST_SECRET,
@@ -69,7 +88,10 @@ def _build(service: str, var_dir: Path, now: datetime) -> ServiceUnderTest:
         rate_limit_per_minute=0,  # hundreds of calls a minute from one token, on purpose
     )
     clock = FrozenClock(now)
-    db = Database(f"sqlite+aiosqlite:///{var_dir / (service + '.db')}")
+    url = f"sqlite+aiosqlite:///{var_dir / (service + '.db')}"
+    if pg_base:
+        url = asyncio.run(_recreate_postgres(pg_base, _pg_name(service)))
+    db = Database(url)
     ctx = ServiceContext(service, settings, db, clock)
 
     async def prepare() -> None:
@@ -99,11 +121,21 @@ def _build(service: str, var_dir: Path, now: datetime) -> ServiceUnderTest:
     return ServiceUnderTest(service, app, tokens)
 
 
-@pytest.fixture(params=SERVICES)
-def service_under_test(request: pytest.FixtureRequest, tmp_path: Path, now: datetime):
-    sut = _build(request.param, tmp_path, now)
+@pytest.fixture(
+    params=[(s, b) for b in ("sqlite", "postgres") for s in SERVICES],
+    ids=lambda p: f"{p[1]}-{p[0]}",  # "[postgres-..." is deselected without PostgreSQL
+)
+def service_under_test(
+    request: pytest.FixtureRequest, tmp_path: Path, now: datetime, backends: Backends
+):
+    service, backend = request.param
+    if backend == "postgres" and not backends.postgres:
+        pytest.fail("PostgreSQL is not reachable")  # deselected before this outside CI
+    sut = _build(service, tmp_path, now, backends.postgres_url if backend == "postgres" else None)
     yield sut
     asyncio.run(sut.app.state.db.dispose())
+    if backend == "postgres":
+        asyncio.run(_recreate_postgres(backends.postgres_url, _pg_name(service), create=False))
     # The tokens were real: every operation was reached past authentication at least once.
     for op, token in sut.tokens.items():
         seen = sut.statuses.get(op, set())
@@ -146,7 +178,7 @@ def test_every_operation_conforms(case, service_under_test: ServiceUnderTest) ->
     sut.statuses.setdefault((case.method.upper(), case.path), set()).add(response.status_code)
 
 
-@pytest.mark.parametrize("service_under_test", ["incidents"], indirect=True)
+@pytest.mark.parametrize("service_under_test", [("incidents", "sqlite")], indirect=True)
 def test_stateful_client_lifecycle(api_schema, service_under_test: ServiceUnderTest) -> None:
     """Register -> read -> rotate -> revoke -> read, following the document's links."""
     base = api_schema.as_state_machine()

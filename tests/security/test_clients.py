@@ -33,7 +33,7 @@ async def obtain(clients, client_id: str, secret: str, **extra: str):
     return await clients["incidents"].post("/v1/oauth/token", data={**data, **extra})
 
 
-async def refused_within(client, path: str, headers: dict, seconds: float = 3.0) -> float:
+async def refused_within(client, path: str, headers: dict, seconds: float = 6.0) -> float:
     """Poll until the service answers 401; return how long it took."""
     started = time.monotonic()
     while True:
@@ -111,8 +111,8 @@ async def test_register_obtain_use_revoke_refused_everywhere(
 
     # The others learn it from client.revoked.v1 through their inboxes, within seconds.
     assert await embedded.pump() >= 2
-    assert await refused_within(clients["notifications"], reports_path, mis_auth) < 2.5
-    assert await refused_within(clients["reporting"], summary_path, portal_auth) < 2.5
+    assert await refused_within(clients["notifications"], reports_path, mis_auth) < 4
+    assert await refused_within(clients["reporting"], summary_path, portal_auth) < 4
     # Revoking again is a no-op: no second event.
     again = await clients["incidents"].post(
         f"/v1/clients/{mis['client_id']}/revoke", headers=auth(token("trust_lead"))

@@ -106,6 +106,14 @@ async def test_in_process_limit_and_switching_it_off(contexts, token) -> None:
         form = {"grant_type": "client_credentials", "client_id": "TR00001-00", "client_secret": "x"}
         codes = [(await a.post("/v1/oauth/token", data=form)).status_code for _ in range(4)]
         assert codes == [401, 401, 401, 429]
+        # ... and per address, however many client ids it tries.
+    other = app_with(ctx, rate_limit_per_minute=3)
+    async with client_for(other) as c:
+        codes = []
+        for i in range(4):
+            form = {**form, "client_id": f"TR00001-{i:016x}"}
+            codes.append((await c.post("/v1/oauth/token", data=form)).status_code)
+        assert codes == [401, 401, 401, 429]
 
 
 def test_redis_backend_needs_a_redis_url() -> None:

@@ -10,6 +10,7 @@ from threading import Thread
 
 import httpx
 import pytest
+from jose import jwt
 
 from services import catalog
 from shared.auth.jwt import REQUIRED_CLAIMS
@@ -119,6 +120,25 @@ async def test_hs_rs_confusion_fails(contexts, settings, clock, algorithms) -> N
     await assert_refused(clients, t.hmac_signed(good, rsa.public_pem.encode()))
     await assert_refused(clients, t.keypair("RS256").sign(good), "signature")
     await assert_refused(clients, t.unsigned(good, alg="RS256"))
+    for c in clients.values():
+        await c.aclose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_keys_named_by_the_token_itself_are_never_trusted(contexts, settings, clock) -> None:
+    """An embedded ``jwk``, a ``jku``/``x5u`` URL or a ``kid`` path: only configured keys count."""
+    trusted, attacker = t.keypair("RS256", "k1"), t.keypair("RS256", "k1")
+    clients = apps_with(contexts, jwt_algorithms=["RS256"], jwt_public_keys=[trusted.public_pem])
+    good = t.claims(settings, clock.now())
+    for headers in (
+        {"jwk": attacker.public_jwk},
+        {"jku": "http://127.0.0.1:9/jwks.json"},
+        {"x5u": "http://127.0.0.1:9/cert.pem"},
+        {"kid": "../../../../dev/null"},
+    ):
+        forged = jwt.encode(good, attacker.private_pem, algorithm="RS256", headers=headers)
+        await assert_refused(clients, forged, "signature")
+    await assert_accepted(clients, trusted.sign(good))
     for c in clients.values():
         await c.aclose()
 
