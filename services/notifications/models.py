@@ -176,6 +176,18 @@ report_template = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# The trust's schools as the incidents registry announced them (school.registered.v1):
+# what tells this service that a URN is one of the caller's trust's schools.
+school = sa.Table(
+    "school",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 tables = add_outbox_tables(metadata)
 outbox = tables.outbox
 inbox = tables.inbox

@@ -29,6 +29,8 @@ SECTIONS: dict[str, type[BaseModel]] = {
 }
 # Optional parts of the written report the producer may add to the ``report`` section.
 EXTRA_CONTENT = ("location", "why_necessary", "injuries", "support_offered")
+# The incidents service names the reason for the intervention ``reason``.
+ALIASES = {"why_necessary": ("why_necessary", "reason")}
 
 
 def submitted(payload: dict[str, Any]) -> p.IncidentSubmittedV1:
@@ -58,7 +60,14 @@ def content(event: p.IncidentSubmittedV1, payload: dict[str, Any]) -> dict[str, 
     facts = event.incident
     section = payload.get("report")
     report: dict[str, Any] = section if isinstance(section, dict) else {}
-    extra = {k: str(report[k])[:4000] for k in EXTRA_CONTENT if report.get(k)}
+    extra: dict[str, str] = {}
+    for key in EXTRA_CONTENT:
+        for source in ALIASES.get(key, (key,)):
+            value = report.get(source)
+            if value:
+                text = "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+                extra[key] = text[:4000]
+                break
     return extra | {
         "pupil_name": event.report.pupil_name,
         "summary": event.report.summary,

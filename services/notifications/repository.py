@@ -154,3 +154,28 @@ async def upsert_policy(
         await conn.execute(p.insert().values(trust_id=trust_id, school_urn=urn, **values))
     else:
         await conn.execute(p.update().where(key).values(**values))
+
+
+async def school_known(conn: AsyncConnection, trust_id: str, urn: str) -> bool:
+    """Whether anything of this trust's is recorded for the school (else it is not ours)."""
+    checks = [
+        sa.select(sa.literal(1)).where((t.c.trust_id == trust_id) & (t.c.school_urn == urn))
+        for t in (m.school, m.contact, m.escalation_contact, m.report_policy, m.parent_report)
+    ]
+    for stmt in checks:
+        if await conn.scalar(stmt.limit(1)):
+            return True
+    return False
+
+
+async def record_school(
+    conn: AsyncConnection, trust_id: str, urn: str, name: str, timezone: str, at: object
+) -> None:
+    """Remember a school of the trust (from ``school.registered.v1``)."""
+    s = m.school
+    key = (s.c.trust_id == trust_id) & (s.c.school_urn == urn)
+    values = {"name": name, "timezone": timezone, "updated_at": at}
+    if (await conn.execute(sa.select(s.c.school_urn).where(key))).first() is None:
+        await conn.execute(s.insert().values(trust_id=trust_id, school_urn=urn, **values))
+    else:
+        await conn.execute(s.update().where(key).values(**values))

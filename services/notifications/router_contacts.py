@@ -157,6 +157,8 @@ async def list_staff(
 ) -> list[StaffView]:
     """Who is alerted for a school: its DSL and head, and the trust's leads."""
     require_school(principal, urn)
+    if not await repo.school_known(conn, principal.trust_id, urn):
+        raise NotFound("No such school.")
     rows = await repo.staff_for_school(conn, principal, urn)
     return [StaffView.model_validate(dict(r._mapping)) for r in rows]
 
@@ -190,6 +192,8 @@ async def put_school_policy(
 ) -> PolicyView:
     """A school's overrides of the trust's parent-report settings (e.g. approve_first)."""
     require_school(principal, urn)
+    if not await repo.school_known(conn, principal.trust_id, urn):
+        raise NotFound("No such school.")
     values = {**body.model_dump(), "updated_at": request.app.state.ctx.clock.now()}
     await repo.upsert_policy(conn, principal.trust_id, urn, values)
     return _policy_view(await cl.policy_for(conn, principal.trust_id, urn))
@@ -226,4 +230,6 @@ async def get_school_policy(
 ) -> PolicyView:
     """The settings in force for a school."""
     require_school(principal, urn)
+    if not await repo.school_known(conn, principal.trust_id, urn):
+        raise NotFound("No such school.")
     return _policy_view(await cl.policy_for(conn, principal.trust_id, urn))

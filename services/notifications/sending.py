@@ -171,6 +171,16 @@ async def dispatch(
         except Exception as exc:  # a provider fault must not leave the row 'sending' silently
             log.warning("provider raised", extra={"message_id": message_id, "error": repr(exc)})
             result = SendResult(message_id, UNKNOWN, error=type(exc).__name__)
+    log.info(
+        "message handed to provider",
+        extra={
+            "report_id": row.report_id,
+            "message_id": message_id,
+            "channel": row.channel,
+            "purpose": row.purpose,
+            "status": result.status,
+        },
+    )
     return await record_result(ctx, trust_id, message_id, result, provider.name)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.notifications import clock as cl
 from services.notifications import escalation, ledger, reading, steps
 from services.notifications import models as m
+from services.notifications import repository as repo
 from services.notifications.amendments import apply_incident_amended
 from services.notifications.contacts import apply_staff_updated
 from services.notifications.providers.base import Provider
@@ -179,6 +180,11 @@ def make_consumer(ctx: ServiceContext, provider: Provider) -> Handler:
                 created.extend(await apply_incident_submitted(conn, env, ctx))
             elif env.type == CLIENT_REVOKED:
                 await apply_client_revoked(conn, env, m.revoked_client)
+            elif env.type == "school.registered.v1":
+                school = p.SchoolRegisteredV1.model_validate(env.payload).school
+                await repo.record_school(
+                    conn, env.trust_id, school.urn, school.name, school.timezone, ctx.clock.now()
+                )
             elif env.type == "incident.amended.v1":
                 created.extend(await apply_incident_amended(conn, env, ctx))
             elif env.type == "staff.updated.v1":

@@ -10,6 +10,7 @@ from arq import Retry
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.cron import CronJob
 from arq.worker import Function, func
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from shared.bus.base import Handler
 from shared.bus.subscriptions import consume_job_name, queue_name, subscribers
@@ -59,13 +60,25 @@ def consume_function(consumer: str, handler: Handler, max_tries: int = 10) -> Fu
 
     async def consume_event(ctx: dict[str, Any], data: dict[str, Any]) -> str:
         envelope = EventEnvelope.model_validate(data)
+        tries = int(ctx.get("job_try", 1))
         try:
             await handler(envelope)
-        except (TransientError, OSError, TimeoutError) as exc:
-            tries = int(ctx.get("job_try", 1))
+        except IntegrityError as exc:
+            # Two events of one subject applied at once by concurrent jobs: the loser's
+            # transaction rolled back whole (its inbox row too), so it is simply run again.
+            log.info(
+                "consumer conflict; retrying",
+                extra={"event_id": str(envelope.event_id), "try": tries},
+            )
+            raise Retry(defer=min(5.0, 0.2 * tries)) from exc
+        except (TransientError, OSError, TimeoutError, OperationalError, InterfaceError) as exc:
             log.warning(
                 "consumer failed; retrying",
-                extra={"event_id": str(envelope.event_id), "try": tries, "error": repr(exc)},
+                extra={
+                    "event_id": str(envelope.event_id),
+                    "try": tries,
+                    "error": type(exc).__name__,
+                },
             )
             raise Retry(defer=min(60, 2**tries)) from exc
         return str(envelope.event_id)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 SUBSCRIPTIONS: dict[str, frozenset[str]] = {
     "notifications": frozenset(
-        {"incident.submitted.v1", "incident.amended.v1", "staff.updated.v1", "client.revoked.v1"}
+        {
+            "incident.submitted.v1",
+            "incident.amended.v1",
+            "school.registered.v1",
+            "staff.updated.v1",
+            "client.revoked.v1",
+        }
     ),
     "reporting": frozenset(
         {

@@ -110,7 +110,8 @@ def test_operator_runs_each_process(production_env, tmp_path) -> None:  # type: 
         )
         assert r.status_code == 201, r.text
 
-        assert "published 17 events" in candour(env, "relay", "incidents", "--once")
+        published = candour(env, "relay", "incidents", "--once")  # the demo registry and history
+        assert int(published.split()[1]) >= 17, published
         candour(env, "worker", "notifications", "--burst")
         outbox = tmp_path / "var" / "outbox"
         assert len(list(outbox.glob("*.eml"))) == 2  # the new incident only; history sends nothing

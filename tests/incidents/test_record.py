@@ -48,7 +48,11 @@ async def test_complete_record_reads_back_with_every_section(clients, token, see
         "required": True,
         "already_told_in_writing": False,
         "told_at": None,
+        "told_how": None,
+        "told_by": None,
+        "told_in_writing": [],
         "safeguarding_hold": False,
+        "hold_reason": None,
     }
     assert "Priya" not in str(payload)  # staff names never leave in events
 

@@ -129,7 +129,7 @@ async def test_fields_a_newer_producer_adds_are_read_not_fatal(notif, provider, 
     clock.set(local("2026-11-27", 10))
     await add_people(notif)
     event = incident_event(local("2026-11-27", 10))
-    event.payload["report"]["injuries"] = "A graze to the left knee; first aid given."
+    event.payload["report"]["injuries"] = ["A graze to the left knee; first aid given."]
     event.payload["report"]["some_future_field"] = {"x": 1}
     event.payload["incident"]["another_future_field"] = True
     event.payload["parent_report"] = {"safeguarding_hold": False}

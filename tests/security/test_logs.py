@@ -93,7 +93,7 @@ async def run_and_search(clients, token, embedded, contexts, caplog) -> None:
     await clients["incidents"].get("/v1/incidents", headers=auth("x.y.z"))
 
     text = everything_logged(caplog.records)
-    assert "parent report sent" in text  # the run did log: the search below means something
+    assert "message handed to provider" in text  # the run did log: the search means something
     secrets = await personal_data(contexts)
     assert len(secrets) > 20
     leaked = sorted(s for s in secrets if s and s in text)

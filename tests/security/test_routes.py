@@ -8,7 +8,9 @@ from shared.auth.principal import ROLES
 from tests.support.fixtures import auth
 from tests.support.routes import inventory
 
-# Routes anyone may call: health, the token endpoint (it authenticates clients itself).
+# Routes with no Candour JWT: health, the token endpoint (it authenticates clients itself),
+# GOV.UK Notify's delivery receipts (Notify's own bearer token, checked in the route) and a
+# parent's read confirmation (an HMAC-signed, expiring link).
 # A new public route must be added here on purpose.
 PUBLIC = {
     ("incidents", "GET", "/healthz"),
@@ -16,6 +18,9 @@ PUBLIC = {
     ("incidents", "POST", "/v1/oauth/token"),
     ("notifications", "GET", "/healthz"),
     ("notifications", "GET", "/readyz"),
+    ("notifications", "POST", "/v1/providers/notify/receipts"),
+    ("notifications", "GET", "/v1/read/{token}"),
+    ("notifications", "POST", "/v1/read/{token}"),
     ("reporting", "GET", "/healthz"),
     ("reporting", "GET", "/readyz"),
 }

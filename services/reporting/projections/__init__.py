@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting import models as m
 from services.reporting.projections import incidents, notifications, registry
 from services.reporting.projections.common import upsert
+from shared.auth.revocation import CLIENT_REVOKED, apply_client_revoked
 from shared.bus.base import Handler
 from shared.events.envelope import EventEnvelope
 from shared.outbox.inbox import consume_once
@@ -48,6 +49,10 @@ PROJECTIONS: dict[str, Projection] = {
 
 async def apply(conn: AsyncConnection, env: EventEnvelope) -> None:
     """Apply one event, and move the trust's freshness mark to the latest event applied."""
+    if env.type == CLIENT_REVOKED:
+        # Access control, not governance data: the read model and its freshness stay as they are.
+        await apply_client_revoked(conn, env, m.revoked_client)
+        return
     projection = PROJECTIONS.get(env.type)
     if projection is None:
         return
