@@ -8,6 +8,8 @@ from services.incidents import models
 from services.incidents.config import SERVICE
 from services.incidents.router import router
 from services.incidents.router_audit import router as audit_router
+from services.incidents.router_bulk import BULK_BODY_LIMIT, BULK_PATH
+from services.incidents.router_bulk import router as bulk_router
 from services.incidents.router_lifecycle import router as lifecycle_router
 from services.incidents.router_registry import router as registry_router
 from shared.config import Settings
@@ -30,7 +32,9 @@ def create_app(ctx: ServiceContext | None = None, settings: Settings | None = No
         settings,
         title="Candour incidents",
         description=DESCRIPTION,
+        body_limit_overrides={BULK_PATH: BULK_BODY_LIMIT},
         routers=[
+            bulk_router,
             router,
             lifecycle_router,
             registry_router,

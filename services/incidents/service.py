@@ -104,6 +104,7 @@ async def build(
     *,
     historic: bool,
     recorded_at: datetime | None = None,
+    cache: gather.Cache | None = None,
 ) -> tuple[dict[str, Any], sa.Row, sa.Row]:
     """Check a body whole and derive the incident row's values (without id and revision).
 
@@ -112,7 +113,7 @@ async def build(
     """
     trust_id = principal.trust_id
     now = clock.now()
-    look, school, pupil = await gather.lookup(conn, principal, body)
+    look, school, pupil = await gather.lookup(conn, principal, body, cache)
     thin = historic and body.interventions is None
     problems = check_core(body, look, now) if thin else check_record(body, look, now)
     if problems:
@@ -126,9 +127,14 @@ async def build(
     zone = ZoneInfo(school.timezone)
     local_date = body.occurred_at.astimezone(zone).date()
     recorded = recorded_at or now
-    settings = await gather.settings_for(conn, trust_id, school.urn)
-    refs = {ref for iv in body.interventions or [] for ref in iv.staff or []}
-    training = await gather.training_of(conn, trust_id, school.urn, refs)
+    urn = school.urn
+    settings = await gather.cached(
+        cache, ("settings", urn), lambda: gather.settings_for(conn, trust_id, urn)
+    )
+    refs = frozenset(ref for iv in body.interventions or [] for ref in iv.staff or [])
+    training = await gather.cached(
+        cache, ("training", urn, refs), lambda: gather.training_of(conn, trust_id, urn, set(refs))
+    )
     sections = None
     if not thin:
         in_date_map: dict[str, bool | None] = {}
@@ -161,7 +167,7 @@ async def build(
         historic=historic,
     )
     flags = pupil_aged_20_plus(facts) if thin else evaluate(facts)
-    trust_row = (await conn.execute(sa.select(m.trust).where(m.trust.c.trust_id == trust_id))).one()
+    trust_row = await gather.cached(cache, ("trust",), lambda: _trust(conn, trust_id))
     values: dict[str, Any] = {
         "trust_id": trust_id,
         "school_urn": body.school_urn,
@@ -180,6 +186,10 @@ async def build(
         "flags": flags,
     }
     return values, school, pupil
+
+
+async def _trust(conn: AsyncConnection, trust_id: str) -> sa.Row:
+    return (await conn.execute(sa.select(m.trust).where(m.trust.c.trust_id == trust_id))).one()
 
 
 async def submit_incident(
@@ -238,8 +248,11 @@ async def _submit(
     clock: Clock,
     historic: bool,
     incident_id: str | None,
+    cache: gather.Cache | None = None,
 ) -> tuple[Incident, bool]:
-    values, school, pupil = await build(conn, principal, body, clock, historic=historic)
+    values, school, pupil = await build(
+        conn, principal, body, clock, historic=historic, cache=cache
+    )
     if body.source_system and body.source_id and body.school_urn:
         existing = await repo.find_by_source(
             conn, principal.trust_id, body.school_urn, body.source_system, body.source_id
@@ -255,6 +268,8 @@ async def _submit(
             amended = await apply_amendment(
                 conn, principal, existing, body, clock, reason=RESENT, expected=existing.revision
             )
+            if cache is not None:
+                cache[("amended", existing.incident_id)] = True  # the import reports it so
             return amended, False
     now = clock.now()
     values.update(
@@ -304,6 +319,7 @@ async def add_revision(
             author=author,
             reason=reason,
             changed_fields=changed,
+            pupil_id=values["pupil_id"],
             created_at=now,
         )
     )
