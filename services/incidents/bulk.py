@@ -13,17 +13,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.incidents import gather
+from services.incidents import repository as repo
 from services.incidents.schemas import IncidentCreate
-from services.incidents.service import _submit
+from services.incidents.service import (
+    Prepared,
+    _submit,
+    build,
+    input_json,
+    prepare_new,
+    write_prepared,
+)
 from shared.auth.principal import Principal
 from shared.clock import Clock
 from shared.errors import CandourError, validation_errors
 
 MAX_RECORDS = 10_000
 MAX_LINE = 1024 * 1024
+BATCH = 500
 
 
 async def lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -58,15 +68,8 @@ def _error(line: int, errors: list[dict[str, str]]) -> dict[str, Any]:
     return {"line": line, "status": "failed", "errors": errors}
 
 
-async def import_line(
-    conn: AsyncConnection,
-    principal: Principal,
-    clock: Clock,
-    number: int,
-    raw: bytes,
-    cache: gather.Cache,
-) -> dict[str, Any]:
-    """One line: parsed, checked and stored in its own savepoint, or refused whole."""
+def parse_line(number: int, raw: bytes) -> IncidentCreate | dict[str, Any]:
+    """A line as a body, or its failed result (no I/O)."""
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -83,40 +86,136 @@ async def import_line(
             number,
             [{"pointer": "/source_id", "detail": "an import needs source_system and source_id"}],
         )
-    try:
-        async with conn.begin_nested():
-            incident, created = await _submit(conn, principal, body, clock, True, None, cache)
-    except CandourError as exc:
-        return _error(number, list(exc.errors or [{"pointer": "", "detail": exc.detail}]))
-    amended = cache.pop(("amended", incident.incident_id), False)
-    status = "created" if created else ("amended" if amended else "unchanged")
-    return {
-        "line": number,
-        "status": status,
-        "incident_id": incident.incident_id,
-        "revision": incident.revision,
-    }
+    return body
+
+
+class Importer:
+    """One import: new records go out in batches; re-sends are compared without a query."""
+
+    def __init__(self, conn: AsyncConnection, principal: Principal, clock: Clock) -> None:
+        self.conn, self.principal, self.clock = conn, principal, clock
+        self.cache: gather.Cache = {}
+        self.pending: list[tuple[int, Prepared]] = []
+        self.results: dict[int, dict[str, Any]] = {}
+
+    async def _known(self, body: IncidentCreate) -> dict[str, tuple[str, int, dict[str, Any]]]:
+        assert body.school_urn and body.source_system
+        urn, system = body.school_urn, body.source_system
+        return await gather.cached(
+            self.cache,
+            ("sources", urn, system),
+            lambda: repo.existing_sources(self.conn, self.principal.trust_id, urn, system),
+        )
+
+    async def add(self, number: int, body: IncidentCreate) -> None:
+        """Take one parsed line."""
+        assert body.school_urn and body.source_id
+        known = None
+        if self.principal.may_see_school(body.school_urn):
+            known = await self._known(body)
+            previous = known.get(body.source_id)
+            if previous is not None and previous[2] == input_json(body):
+                self.results[number] = {
+                    "line": number,
+                    "status": "unchanged",
+                    "incident_id": previous[0],
+                    "revision": previous[1],
+                }
+                return
+            if previous is not None:
+                await self.flush()  # the record it amends may be in the batch
+                result = self.results[number] = await self._alone(number, body)
+                if result["status"] != "failed":
+                    known[body.source_id] = (
+                        result["incident_id"],
+                        result["revision"],
+                        input_json(body),
+                    )
+                return
+        try:
+            built = await build(
+                self.conn, self.principal, body, self.clock, historic=True, cache=self.cache
+            )
+        except CandourError as exc:
+            self.results[number] = _error(number, _problems(exc))
+            return
+        prepared = prepare_new(self.principal, body, self.clock, built)
+        self.pending.append((number, prepared))
+        if known is not None:
+            known[body.source_id] = (prepared.incident.incident_id, 1, input_json(body))
+        if len(self.pending) >= BATCH:
+            await self.flush()
+
+    async def _alone(self, number: int, body: IncidentCreate) -> dict[str, Any]:
+        try:
+            async with self.conn.begin_nested():
+                incident, created = await _submit(
+                    self.conn, self.principal, body, self.clock, True, None, self.cache
+                )
+        except CandourError as exc:
+            return _error(number, _problems(exc))
+        amended = self.cache.pop(("amended", incident.incident_id), False)
+        status = "created" if created else ("amended" if amended else "unchanged")
+        return {
+            "line": number,
+            "status": status,
+            "incident_id": incident.incident_id,
+            "revision": incident.revision,
+        }
+
+    async def flush(self) -> None:
+        """Write the batch; should it fail, each record alone, so one bad one spoils none."""
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        try:
+            async with self.conn.begin_nested():
+                await write_prepared(self.conn, [p for _, p in batch])
+            written = [(n, p) for n, p in batch]
+        except DBAPIError:
+            written = []
+            for n, p in batch:
+                try:
+                    async with self.conn.begin_nested():
+                        await write_prepared(self.conn, [p])
+                    written.append((n, p))
+                except DBAPIError:
+                    self.results[n] = _error(n, [{"pointer": "", "detail": "could not be stored"}])
+        for n, p in written:
+            self.results[n] = {
+                "line": n,
+                "status": "created",
+                "incident_id": p.incident.incident_id,
+                "revision": 1,
+            }
+
+
+def _problems(exc: CandourError) -> list[dict[str, str]]:
+    return list(exc.errors or [{"pointer": "", "detail": exc.detail}])
 
 
 async def import_stream(
     conn: AsyncConnection, principal: Principal, clock: Clock, chunks: AsyncIterator[bytes]
 ) -> tuple[list[dict[str, Any]], Summary]:
     """Every line's result, in order, and the counts."""
-    cache: gather.Cache = {}
-    results: list[dict[str, Any]] = []
-    summary = Summary()
+    importer = Importer(conn, principal, clock)
     number = 0
     async for raw in lines(chunks):
-        number += 1
         if not raw.strip():
-            number -= 1  # blank lines are not records
-            continue
+            continue  # blank lines are not records
+        number += 1
         if number > MAX_RECORDS:
-            result = _error(
-                number, [{"pointer": "", "detail": f"over {MAX_RECORDS} records in one request"}]
-            )
+            detail = f"over {MAX_RECORDS} records in one request"
+            importer.results[number] = _error(number, [{"pointer": "", "detail": detail}])
+            continue
+        parsed = parse_line(number, raw)
+        if isinstance(parsed, dict):
+            importer.results[number] = parsed
         else:
-            result = await import_line(conn, principal, clock, number, raw, cache)
+            await importer.add(number, parsed)
+    await importer.flush()
+    summary = Summary()
+    results = [importer.results[n] for n in range(1, number + 1)]
+    for result in results:
         summary.counts[result["status"]] += 1
-        results.append(result)
     return results, summary

@@ -204,3 +204,28 @@ async def get_pupil(conn: AsyncConnection, trust_id: str, pupil_id: str) -> sa.R
             sa.select(p).where((p.c.trust_id == trust_id) & (p.c.pupil_id == pupil_id))
         )
     ).first()
+
+
+async def existing_sources(
+    conn: AsyncConnection, trust_id: str, urn: str, source_system: str
+) -> dict[str, tuple[str, int, dict[str, Any]]]:
+    """Every record of one source system at a school: source id -> id, revision, input."""
+    i, r = m.incident, m.incident_revision
+    stmt = (
+        sa.select(i.c.source_id, i.c.incident_id, i.c.revision, r.c.body)
+        .join(
+            r,
+            (r.c.trust_id == i.c.trust_id)
+            & (r.c.incident_id == i.c.incident_id)
+            & (r.c.revision == i.c.revision),
+        )
+        .where(
+            (i.c.trust_id == trust_id)
+            & (i.c.school_urn == urn)
+            & (i.c.source_system == source_system)
+        )
+    )
+    return {
+        row.source_id: (row.incident_id, row.revision, (row.body or {}).get("input") or {})
+        for row in await conn.execute(stmt)
+    }

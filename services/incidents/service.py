@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.incidents import gather
 from services.incidents import models as m
 from services.incidents import repository as repo
-from services.incidents.events import age_on, emit_flags, incident_payload
+from services.incidents.events import age_on, flags_payload, incident_payload, outbox_row
 from services.incidents.record import canonical_sections, check_core, check_record, duration_minutes
 from services.incidents.rules import Facts, evaluate, in_date, pupil_aged_20_plus
 from services.incidents.schemas import Incident, IncidentCreate, IncidentDraft
@@ -23,7 +24,6 @@ from services.incidents.vocabulary import is_significant
 from shared.auth.principal import Principal
 from shared.clock import Clock
 from shared.errors import Conflict, ValidationFailed
-from shared.outbox.writer import record_event
 
 RESENT = "re-sent by the source system"
 SECTION_KEYS = (
@@ -271,6 +271,30 @@ async def _submit(
             if cache is not None:
                 cache[("amended", existing.incident_id)] = True  # the import reports it so
             return amended, False
+    prepared = prepare_new(principal, body, clock, (values, school, pupil), incident_id)
+    await write_prepared(conn, [prepared])
+    return prepared.incident, True
+
+
+@dataclass
+class Prepared:
+    """A new record's rows, ready to write alone or in a batch."""
+
+    incident: Incident
+    values: dict[str, Any]
+    revision: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+def prepare_new(
+    principal: Principal,
+    body: IncidentCreate,
+    clock: Clock,
+    built: tuple[dict[str, Any], sa.Row, sa.Row],
+    incident_id: str | None = None,
+) -> Prepared:
+    """The rows of a new record: the incident, its first revision, its events."""
+    values, school, pupil = built
     now = clock.now()
     values.update(
         incident_id=incident_id or str(uuid.uuid4()),
@@ -279,24 +303,34 @@ async def _submit(
         recorded_at=now,
         recorded_by=principal.subject,
     )
-    await conn.execute(m.incident.insert().values(**values))
     incident = to_incident(
         _RowLike({**values, "pupil_ref": pupil.mis_ref, "review": None, "closed_at": None})
     )
-    await add_revision(conn, values, body, incident, principal.subject, "submitted", None, now)
-    await record_event(
-        conn,
-        m.outbox,
-        type="incident.submitted.v1",
-        trust_id=principal.trust_id,
-        school_urn=school.urn,
-        subject_id=values["incident_id"],
-        subject_revision=1,
-        occurred_at=now,
-        payload=incident_payload(values, school, pupil),
-    )
-    await emit_flags(conn, values, school, now)
-    return incident, True
+    revision = {
+        "trust_id": values["trust_id"],
+        "incident_id": values["incident_id"],
+        "revision": 1,
+        "body": {"input": input_json(body), "incident": incident.model_dump(mode="json")},
+        "author": principal.subject,
+        "reason": "submitted",
+        "changed_fields": None,
+        "pupil_id": values["pupil_id"],
+        "created_at": now,
+    }
+    events = [
+        outbox_row("incident.submitted.v1", values, incident_payload(values, school, pupil), now)
+    ]
+    flagged = flags_payload(values, school)
+    if flagged is not None:
+        events.append(outbox_row("practice.flagged.v1", values, flagged, now))
+    return Prepared(incident, values, revision, events)
+
+
+async def write_prepared(conn: AsyncConnection, batch: list[Prepared]) -> None:
+    """Write new records: three statements however many records."""
+    await conn.execute(m.incident.insert(), [p.values for p in batch])
+    await conn.execute(m.incident_revision.insert(), [p.revision for p in batch])
+    await conn.execute(m.outbox.insert(), [e for p in batch for e in p.events])
 
 
 async def add_revision(

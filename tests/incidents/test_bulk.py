@@ -46,8 +46,7 @@ async def _count(ctx, table: sa.Table) -> int:
         return int(await conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
 
 
-async def test_ten_thousand_records_import_once(clients, token, seeded, embedded) -> None:
-    await embedded.pump()
+async def test_ten_thousand_records_import_once(clients, token, seeded) -> None:
     body = ndjson([historic(n) for n in range(10_000)])
     assert len(body) > 1024 * 1024  # over the ordinary limit, under the import's own
     mis = {**auth(token("mis_client")), **NDJSON}
@@ -69,9 +68,23 @@ async def test_ten_thousand_records_import_once(clients, token, seeded, embedded
     assert {x["status"] for x in results(again)} == {"unchanged"}
     assert await _count(seeded["incidents"], m.incident) == before + 10_000
     assert [x["incident_id"] for x in results(again)] == [x["incident_id"] for x in out]
-    await embedded.pump()
-    assert embedded.messages() == []  # historic: no parent is messaged
     assert elapsed < 300
+    async with seeded["incidents"].db.transaction() as conn:
+        flags = await conn.execute(
+            sa.select(m.outbox.c.payload).where(m.outbox.c.type == "incident.submitted.v1")
+        )
+        assert all(row.payload["incident"]["historic"] for row in flags)
+
+
+async def test_imported_records_message_no_parent(clients, token, embedded) -> None:
+    await embedded.pump()
+    lines = [historic(n) for n in range(40)]
+    r = await clients["incidents"].post(
+        "/v1/incidents/bulk", content=ndjson(lines), headers={**auth(token("mis_client")), **NDJSON}
+    )
+    assert {x["status"] for x in results(r)} == {"created"}
+    assert await embedded.pump() >= 40
+    assert embedded.messages() == []
 
 
 async def test_each_line_stands_alone(clients, token, seeded) -> None:
