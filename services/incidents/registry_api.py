@@ -37,6 +37,7 @@ from shared.events.payloads import (
     PupilUpdatedV1,
     RollUpdatedV1,
     SchoolAuditRecordedV1,
+    StaffContact,
     StaffUpdatedV1,
     TrainingRecordedV1,
     TrustSettingsChangedV1,
@@ -169,7 +170,6 @@ async def put_pupil(
                     fsm_eligible=body.fsm_eligible,
                     ethnicity=values["ethnicity"],
                 ),
-                date_of_birth=body.date_of_birth.isoformat() if body.date_of_birth else None,
                 fsm_ever6=body.fsm_ever6,
                 handling_plan_on_file=plan is not None,
             ),
@@ -216,8 +216,7 @@ async def put_staff(
                 school_urn=urn,
                 staff_ref=staff_ref,
                 role=body.role,
-                alert_email=body.email,
-                alert_phone=body.phone,
+                contact=StaffContact(email=body.email, phone=body.phone),
             ),
         )
     for t, codes in trainings:
