@@ -12,6 +12,12 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class TrustIn(_In):
+    """The trust itself, identified by the caller's token."""
+
+    name: str = Field(min_length=1, max_length=200)
+
+
 class SchoolIn(_In):
     """A school as its MIS or the trust describes it; the setting type is derived."""
 
