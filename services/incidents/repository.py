@@ -229,3 +229,16 @@ async def existing_sources(
         row.source_id: (row.incident_id, row.revision, (row.body or {}).get("input") or {})
         for row in await conn.execute(stmt)
     }
+
+
+async def list_drafts(
+    conn: AsyncConnection, principal: Principal, *, limit: int, after: tuple[datetime, str] | None
+) -> list[sa.Row]:
+    """A page of drafts in the caller's scope, newest first."""
+    d = m.incident_draft
+    cond = scoped(d, principal)
+    if after is not None:
+        at, iid = after
+        cond = cond & ((d.c.created_at < at) | ((d.c.created_at == at) & (d.c.incident_id < iid)))
+    stmt = sa.select(d).where(cond).order_by(d.c.created_at.desc(), d.c.incident_id.desc())
+    return list((await conn.execute(stmt.limit(limit))).all())

@@ -158,6 +158,36 @@ async def list_incidents(
 
 
 @router.get(
+    "/drafts",
+    response_model=Page[IncidentDraft],
+    operation_id="list_drafts",
+    responses=problem_responses(403),
+)
+async def list_drafts(
+    conn: SessionDep,
+    principal: Recorder,
+    clock: ClockDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Page[IncidentDraft]:
+    """Drafts of the caller's schools, newest first, each with what it still lacks."""
+    after = None
+    if cursor:
+        at, iid = decode_cursor(cursor, 2)
+        try:
+            after = (datetime.fromisoformat(str(at)), str(iid))
+        except ValueError:
+            decode_cursor("", 2)
+    rows = await repo.list_drafts(conn, principal, limit=limit + 1, after=after)
+    items = [await drafts.to_draft(conn, principal, r, clock) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor([last.created_at.isoformat(), last.incident_id])
+    return Page[IncidentDraft](items=items, next_cursor=next_cursor)
+
+
+@router.get(
     "/{incident_id}",
     response_model=Incident | IncidentDraft,
     operation_id="get_incident",

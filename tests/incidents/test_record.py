@@ -208,6 +208,11 @@ async def test_draft_then_submit(clients, token, seeded) -> None:
     assert refused.status_code == 422
     assert "/occurred_at" in {e["pointer"] for e in refused.json()["errors"]}
     assert await outbox_types(seeded["incidents"], iid) == []  # nothing leaves for a draft
+    listed = await clients["incidents"].get("/v1/incidents/drafts", headers=headers)
+    assert [d["incident_id"] for d in listed.json()["items"]] == [iid]
+    elsewhere = auth(token("recorder", schools=["100002"]))
+    listed = await clients["incidents"].get("/v1/incidents/drafts", headers=elsewhere)
+    assert listed.json()["items"] == []
 
     full = make_incident(status="draft")
     r = await clients["incidents"].put(f"/v1/incidents/{iid}/draft", json=full, headers=headers)
