@@ -40,6 +40,8 @@ MATERIAL: tuple[str, ...] = (
 
 
 class PreconditionRequired(CandourError):
+    """A write that must name the revision it read (If-Match) did not."""
+
     status, code, title = 428, "precondition-required", "Precondition required"
 
 

@@ -322,6 +322,7 @@ def canonical_sections(
     strategies = [{"label": s, "code": look.strategies.get(s)} for s in labels]
 
     def dump(model: Any) -> Any:
+        """A section as JSON, or None."""
         return None if model is None else model.model_dump(mode="json")
 
     return {
