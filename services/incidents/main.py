@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from services.incidents import models
+from services.incidents.audit import audit_trail
 from services.incidents.config import SERVICE
 from services.incidents.router import router
 from services.incidents.router_audit import router as audit_router
@@ -24,6 +25,13 @@ significant incidents here; each submission becomes an `incident.submitted.v1` e
 """
 
 
+def audited_feed() -> APIRouter:
+    """The change feed, with each read in the audit log (its payloads can be pupil-level)."""
+    wrapper = APIRouter(dependencies=[Depends(audit_trail)])
+    wrapper.include_router(feed_router(SERVICE, models.outbox))
+    return wrapper
+
+
 def create_app(ctx: ServiceContext | None = None, settings: Settings | None = None) -> FastAPI:
     """Build the incidents app; without a context it opens the configured database."""
     return assemble_app(
@@ -39,6 +47,6 @@ def create_app(ctx: ServiceContext | None = None, settings: Settings | None = No
             lifecycle_router,
             registry_router,
             audit_router,
-            feed_router(SERVICE, models.outbox),
+            audited_feed(),
         ],
     )
