@@ -219,3 +219,16 @@ async def test_pupil_file_holds_every_record_and_revision(clients, token) -> Non
         assert (
             await clients["incidents"].get(f"/v1/pupils/{pid}/file", headers=denied)
         ).status_code == status
+
+
+async def test_lines_over_the_limit_are_refused_each(clients, token, monkeypatch) -> None:
+    from services.incidents import bulk
+
+    monkeypatch.setattr(bulk, "MAX_RECORDS", 3)
+    body = ndjson([historic(n) for n in range(200, 205)])
+    r = await clients["incidents"].post(
+        "/v1/incidents/bulk", content=body, headers={**auth(token("mis_client")), **NDJSON}
+    )
+    out = results(r)
+    assert [x["status"] for x in out] == ["created"] * 3 + ["failed"] * 2
+    assert "over 3 records" in out[3]["errors"][0]["detail"]
