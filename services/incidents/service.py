@@ -96,6 +96,14 @@ class _RowLike:
         self.__dict__.update(values)
 
 
+async def check_only(
+    conn: AsyncConnection, principal: Principal, body: IncidentCreate, clock: Clock
+) -> list[dict[str, str]]:
+    """What a submission of ``body`` would be refused for, without writing anything."""
+    look, _, _ = await gather.lookup(conn, principal, body)
+    return check_record(body, look, clock.now())
+
+
 async def build(
     conn: AsyncConnection,
     principal: Principal,
