@@ -101,6 +101,13 @@ async def lookup(
     look.techniques = await _resolve(
         conn, trust_id, urn, "technique", TECHNIQUES, techniques, cache
     )
+    for label in techniques:
+        norm = normalise_label(label)
+        look.technique_attrs[label] = await cached(
+            cache,
+            ("attributes", urn, norm),
+            lambda n=norm: repo.label_attributes(conn, trust_id, urn, "technique", n),  # type: ignore[misc]
+        )
     strategies = set((body.alternatives.strategies or []) if body.alternatives else [])
     look.strategies = await _resolve(conn, trust_id, urn, "strategy", STRATEGIES, strategies, cache)
     return look, school, pupil

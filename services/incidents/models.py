@@ -120,6 +120,8 @@ vocabulary_label = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     # Retired mappings stay: old records name the version they were read under.
     sa.Column("retired_at", UTCDateTime),
+    # A provider's hold name can also say the position and how many staff it takes.
+    sa.Column("attributes", sa.JSON),
 )
 
 unmapped_label = sa.Table(

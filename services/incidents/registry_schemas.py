@@ -175,9 +175,15 @@ class LabelRef(_In):
 
 
 class LabelIn(LabelRef):
-    """A label mapped onto a canonical term of the vocabulary."""
+    """A label mapped onto a canonical term; a provider's hold name may add more."""
 
     code: str = Field(min_length=1, max_length=60)
+    position: Literal["standing", "seated", "kneeling", "ground_supine", "ground_prone"] | None = (
+        Field(default=None, description="Techniques only: the position the hold puts a pupil in")
+    )
+    staff_count: int | None = Field(
+        default=None, ge=1, le=6, description="Techniques only: staff the hold takes"
+    )
 
 
 class LabelOut(BaseModel):
@@ -189,6 +195,7 @@ class LabelOut(BaseModel):
     code: str
     version: int
     retired_at: datetime | None
+    attributes: dict[str, Any] | None = None
 
 
 class UnmappedLabel(BaseModel):

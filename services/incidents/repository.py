@@ -63,6 +63,24 @@ async def resolve_label(
     return by_scope.get(urn) or by_scope.get("")
 
 
+async def label_attributes(
+    conn: AsyncConnection, trust_id: str, urn: str, kind: str, label: str
+) -> dict[str, Any]:
+    """What a mapping says beyond its code (a hold's position and staff count)."""
+    v = m.vocabulary_label
+    rows = await conn.execute(
+        sa.select(v.c.scope, v.c.attributes).where(
+            (v.c.trust_id == trust_id)
+            & (v.c.kind == kind)
+            & (v.c.label == label)
+            & (v.c.scope.in_(["", urn]))
+            & v.c.retired_at.is_(None)
+        )
+    )
+    by_scope = {r.scope: r.attributes for r in rows}
+    return dict(by_scope.get(urn) or by_scope.get("") or {})
+
+
 def incident_view() -> sa.Select[Any]:
     """Incidents joined with the pupil's MIS reference."""
     i, p = m.incident, m.pupil

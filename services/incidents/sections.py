@@ -142,6 +142,9 @@ class InterventionOut(BaseModel):
     technique_label: str | None = None
     technique: str | None = None
     position: str | None = None
+    technique_staff_count: int | None = Field(
+        default=None, description="Staff the hold takes, as its provider's mapping says"
+    )
     purpose: str | None = None
     started_at: datetime
     ended_at: datetime

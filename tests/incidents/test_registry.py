@@ -337,3 +337,40 @@ async def test_amendment_cannot_move_a_record_to_another_key(clients, token) -> 
     )
     assert r.status_code == 422
     assert {e["pointer"] for e in r.json()["errors"]} == {"/source_id", "/school_urn"}
+
+
+async def test_provider_hold_name_brings_position_and_staff_count(clients, token) -> None:
+    lead = auth(token("trust_lead"))
+    m = await clients["incidents"].put(
+        "/v1/vocabulary/labels",
+        json={
+            "kind": "technique",
+            "label": "PRICE two-person seated hold",
+            "code": "seated_wrap",
+            "position": "seated",
+            "staff_count": 2,
+        },
+        headers=lead,
+    )
+    assert m.status_code == 200, m.text
+    assert m.json()["attributes"] == {"position": "seated", "staff_count": 2}
+    hold = intervention(type="restraint", technique="PRICE two-person seated hold", position=None)
+    r = await clients["incidents"].post(
+        "/v1/incidents",
+        json=make_incident(intervention_type="restraint", interventions=[hold]),
+        headers=lead,
+    )
+    assert r.status_code == 201, r.text
+    iv = r.json()["interventions"][0]
+    assert (iv["technique"], iv["position"], iv["technique_staff_count"]) == (
+        "seated_wrap",
+        "seated",
+        2,
+    )
+    assert "technique_staff_count" in {f["code"] for f in r.json()["flags"]}  # one member of staff
+    wrong = await clients["incidents"].put(
+        "/v1/vocabulary/labels",
+        json={"kind": "strategy", "label": "x", "code": "humour", "staff_count": 2},
+        headers=lead,
+    )
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["pointer"] == "/staff_count"
