@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.incidents import gather
@@ -214,7 +215,30 @@ async def submit_incident(
 
     Returns the record and whether it was created (False: a replay of the same request,
     or a re-send of the same source record, which becomes a new revision if it changed).
+    A concurrent twin (same key, or same natural key) that committed first makes this
+    one a replay: the unique index decides, and the work is retried once to find it.
     """
+    for attempt in (1, 2):
+        try:
+            async with conn.begin_nested():
+                return await _record(
+                    conn, principal, body, clock, idempotency_key, historic, incident_id
+                )
+        except IntegrityError:
+            if attempt == 2:
+                raise Conflict("A concurrent request recorded this; send it again.") from None
+    raise AssertionError("unreachable")
+
+
+async def _record(
+    conn: AsyncConnection,
+    principal: Principal,
+    body: IncidentCreate,
+    clock: Clock,
+    idempotency_key: str | None,
+    historic: bool,
+    incident_id: str | None,
+) -> tuple[Incident | IncidentDraft, bool]:
     from services.incidents import drafts  # drafts build on this module
 
     trust_id = principal.trust_id
