@@ -175,6 +175,7 @@ async def list_incidents(
     intervention_type: Annotated[str | None, Query(max_length=60)] = None,
     status: Annotated[str | None, Query(pattern=r"^(submitted|reviewed|closed)$")] = None,
     flag: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,60}$")] = None,
+    pupil_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> Page[Incident]:
     """Incidents of the caller's schools, newest first, filtered."""
     after = None
@@ -195,6 +196,7 @@ async def list_incidents(
         intervention_type=intervention_type,
         status=status,
         flag=flag,
+        pupil_id=pupil_id,
     )
     items = [service.to_incident(r) for r in rows[:limit]]
     next_cursor = None
