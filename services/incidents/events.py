@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.incidents import models as m
@@ -24,6 +26,7 @@ from shared.events.payloads import (
     ReportIntervention,
     SchoolRef,
 )
+from shared.events.registry import event_type
 from shared.outbox.writer import record_event
 
 
@@ -153,13 +156,48 @@ def incident_payload(
     )
 
 
-async def emit_flags(
-    conn: AsyncConnection, values: dict[str, Any], school: sa.Row, occurred_at: datetime
-) -> None:
+def flags_payload(values: dict[str, Any], school: sa.Row) -> PracticeFlaggedV1 | None:
     """``practice.flagged.v1`` for a record with any flag, at its highest severity."""
     flags = values.get("flags") or []
     severity = highest(flags)
     if severity is None:
+        return None
+    return PracticeFlaggedV1(
+        incident_id=values["incident_id"],
+        revision=values["revision"],
+        pupil_id=values["pupil_id"],
+        occurred_at=values["occurred_at"],
+        local_date=values["local_date"],
+        setting_type=school.setting_type,
+        severity=severity,  # type: ignore[arg-type]
+        flags=[FlagFacts(**f) for f in flags],
+        historic=values["historic"],
+    )
+
+
+def outbox_row(
+    type: str, values: dict[str, Any], payload: BaseModel, occurred_at: datetime
+) -> dict[str, Any]:
+    """An outbox row about an incident, checked against its registered type (for batches)."""
+    checked = event_type(type).model_validate(payload.model_dump(mode="json"))
+    return {
+        "event_id": uuid.uuid4(),
+        "type": type,
+        "trust_id": values["trust_id"],
+        "school_urn": values["school_urn"],
+        "subject_id": values["incident_id"],
+        "subject_revision": values["revision"],
+        "occurred_at": occurred_at,
+        "payload": checked.model_dump(mode="json"),
+    }
+
+
+async def emit_flags(
+    conn: AsyncConnection, values: dict[str, Any], school: sa.Row, occurred_at: datetime
+) -> None:
+    """Emit ``practice.flagged.v1`` when the record carries any flag."""
+    payload = flags_payload(values, school)
+    if payload is None:
         return
     await record_event(
         conn,
@@ -170,15 +208,5 @@ async def emit_flags(
         subject_id=values["incident_id"],
         subject_revision=values["revision"],
         occurred_at=occurred_at,
-        payload=PracticeFlaggedV1(
-            incident_id=values["incident_id"],
-            revision=values["revision"],
-            pupil_id=values["pupil_id"],
-            occurred_at=values["occurred_at"],
-            local_date=values["local_date"],
-            setting_type=school.setting_type,
-            severity=severity,  # type: ignore[arg-type]
-            flags=[FlagFacts(**f) for f in flags],
-            historic=values["historic"],
-        ),
+        payload=payload,
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,9 +22,29 @@ from services.incidents.vocabulary import (
 )
 from shared.auth.principal import Principal
 
+T = TypeVar("T")
+# A bulk import passes one cache for all its lines: registry reads are the same for each.
+Cache = dict[tuple[Any, ...], Any]
+
+
+async def cached(cache: Cache | None, key: tuple[Any, ...], fn: Callable[[], Awaitable[T]]) -> T:
+    """``fn()``, remembered in ``cache`` under ``key`` when a cache is given."""
+    if cache is None:
+        return await fn()
+    if key not in cache:
+        cache[key] = await fn()
+    value: T = cache[key]
+    return value
+
 
 async def _resolve(
-    conn: AsyncConnection, trust_id: str, urn: str, kind: str, canon: Any, labels: set[str]
+    conn: AsyncConnection,
+    trust_id: str,
+    urn: str,
+    kind: str,
+    canon: Any,
+    labels: set[str],
+    cache: Cache | None = None,
 ) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for label in labels:
@@ -31,12 +52,26 @@ async def _resolve(
         if norm in canon:
             out[label] = norm
         else:
-            out[label] = await repo.resolve_label(conn, trust_id, urn, kind, norm)
+            out[label] = await cached(
+                cache,
+                ("label", urn, kind, norm),
+                lambda n=norm: repo.resolve_label(conn, trust_id, urn, kind, n),  # type: ignore[misc]
+            )
     return out
 
 
+async def _staff_names(conn: AsyncConnection, trust_id: str, urn: str) -> dict[str, str]:
+    s = m.staff
+    rows = await conn.execute(
+        sa.select(s.c.staff_ref, s.c.name).where(
+            (s.c.trust_id == trust_id) & (s.c.school_urn == urn)
+        )
+    )
+    return {r.staff_ref: r.name for r in rows}
+
+
 async def lookup(
-    conn: AsyncConnection, principal: Principal, body: IncidentCreate
+    conn: AsyncConnection, principal: Principal, body: IncidentCreate, cache: Cache | None = None
 ) -> tuple[Lookup, sa.Row | None, sa.Row | None]:
     """Resolve the school, pupil, staff and every label the body uses."""
     look = Lookup()
@@ -44,29 +79,37 @@ async def lookup(
     school = pupil = None
     urn = body.school_urn
     if urn and principal.may_see_school(urn):
-        school = await repo.get_school(conn, trust_id, urn)
+        school = await cached(cache, ("school", urn), lambda: repo.get_school(conn, trust_id, urn))
     if school is None or urn is None:
         return look, None, None
     look.school_ok = True
     if body.pupil_ref:
-        pupil = await repo.get_pupil_by_ref(conn, trust_id, urn, body.pupil_ref)
-        look.pupil_ok = pupil is not None
-    s = m.staff
-    rows = await conn.execute(
-        sa.select(s.c.staff_ref, s.c.name).where(
-            (s.c.trust_id == trust_id) & (s.c.school_urn == urn)
+        ref = body.pupil_ref
+        pupil = await cached(
+            cache, ("pupil", urn, ref), lambda: repo.get_pupil_by_ref(conn, trust_id, urn, ref)
         )
-    )
-    look.staff = {r.staff_ref: r.name for r in rows}
+        look.pupil_ok = pupil is not None
+    look.staff = await cached(cache, ("staff", urn), lambda: _staff_names(conn, trust_id, urn))
     ivs = body.interventions or []
     types = {iv.type for iv in ivs if iv.type}
     if body.intervention_type:
         types.add(body.intervention_type)
-    look.types = await _resolve(conn, trust_id, urn, "intervention_type", INTERVENTION_TYPES, types)
+    look.types = await _resolve(
+        conn, trust_id, urn, "intervention_type", INTERVENTION_TYPES, types, cache
+    )
     techniques = {iv.technique for iv in ivs if iv.technique}
-    look.techniques = await _resolve(conn, trust_id, urn, "technique", TECHNIQUES, techniques)
+    look.techniques = await _resolve(
+        conn, trust_id, urn, "technique", TECHNIQUES, techniques, cache
+    )
+    for label in techniques:
+        norm = normalise_label(label)
+        look.technique_attrs[label] = await cached(
+            cache,
+            ("attributes", urn, norm),
+            lambda n=norm: repo.label_attributes(conn, trust_id, urn, "technique", n),  # type: ignore[misc]
+        )
     strategies = set((body.alternatives.strategies or []) if body.alternatives else [])
-    look.strategies = await _resolve(conn, trust_id, urn, "strategy", STRATEGIES, strategies)
+    look.strategies = await _resolve(conn, trust_id, urn, "strategy", STRATEGIES, strategies, cache)
     return look, school, pupil
 
 

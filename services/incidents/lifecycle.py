@@ -40,6 +40,8 @@ MATERIAL: tuple[str, ...] = (
 
 
 class PreconditionRequired(CandourError):
+    """A write that must name the revision it read (If-Match) did not."""
+
     status, code, title = 428, "precondition-required", "Precondition required"
 
 
@@ -114,10 +116,16 @@ async def apply_amendment(
             "The record has changed since you read it; read it again and re-apply.",
             headers={"ETag": f'"{row.revision}"'},
         )
-    if body.school_urn != row.school_urn:
+    fixed = [
+        f"/{key}"
+        for key in ("school_urn", "source_system", "source_id")
+        if getattr(body, key) != getattr(row, key)
+    ]
+    if fixed:
+        # A record stays with its school and its source system's key.
         raise ValidationFailed(
-            "A record stays with its school.",
-            errors=[{"pointer": "/school_urn", "detail": "cannot change by amendment"}],
+            "These fields cannot change by amendment.",
+            errors=[{"pointer": p, "detail": "cannot change by amendment"} for p in fixed],
         )
     values, school, pupil = await build(
         conn, principal, body, clock, historic=row.historic, recorded_at=row.recorded_at

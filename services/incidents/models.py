@@ -121,6 +121,8 @@ vocabulary_label = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     # Retired mappings stay: old records name the version they were read under.
     sa.Column("retired_at", UTCDateTime),
+    # A provider's hold name can also say the position and how many staff it takes.
+    sa.Column("attributes", sa.JSON),
 )
 
 unmapped_label = sa.Table(
@@ -201,6 +203,10 @@ incident_revision = sa.Table(
     sa.Column("reason", sa.String(500), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("changed_fields", sa.JSON),
+    # Whose record this revision was: a record moved to the right pupil by amendment
+    # stays in the first pupil's file up to the move, voided there.
+    sa.Column("pupil_id", sa.String(36)),
+    sa.Index("ix_incident_revision_trust_id_pupil_id", "trust_id", "pupil_id"),
 )
 
 idempotency_key = sa.Table(

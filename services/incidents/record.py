@@ -29,6 +29,8 @@ class Lookup:
     types: dict[str, str | None] = field(default_factory=dict)  # label -> code
     techniques: dict[str, str | None] = field(default_factory=dict)
     strategies: dict[str, str | None] = field(default_factory=dict)
+    # technique label -> what its mapping adds: {"position": ..., "staff_count": ...}
+    technique_attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def unmapped(self) -> list[tuple[str, str]]:
         """(kind, label) of every label that resolved to nothing."""
@@ -169,7 +171,8 @@ def _check_interventions(
         if code in ("physical_restraint", "reasonable_force"):
             if not iv.technique:
                 _missing(problems, f"{at}/technique")
-            if iv.position is None:
+            mapped = look.technique_attrs.get(iv.technique or "", {}).get("position")
+            if iv.position is None and mapped is None:
                 _missing(problems, f"{at}/position")
         if code == "seclusion" and iv.supervised_throughout is None:
             _missing(problems, f"{at}/supervised_throughout")
@@ -295,13 +298,16 @@ def canonical_sections(
     interventions = []
     for n, iv in enumerate(body.interventions or []):
         assert iv.type and iv.started_at and iv.ended_at
+        attrs = look.technique_attrs.get(iv.technique or "", {})
         interventions.append(
             {
                 "type_label": iv.type,
                 "type": look.types[iv.type],
                 "technique_label": iv.technique,
                 "technique": look.techniques.get(iv.technique) if iv.technique else None,
-                "position": iv.position,
+                # The recorder's word first; else what the provider's hold name implies.
+                "position": iv.position or attrs.get("position"),
+                "technique_staff_count": attrs.get("staff_count"),
                 "purpose": iv.purpose,
                 "started_at": iv.started_at.isoformat(),
                 "ended_at": iv.ended_at.isoformat(),
@@ -322,6 +328,7 @@ def canonical_sections(
     strategies = [{"label": s, "code": look.strategies.get(s)} for s in labels]
 
     def dump(model: Any) -> Any:
+        """A section as JSON, or None."""
         return None if model is None else model.model_dump(mode="json")
 
     return {

@@ -71,6 +71,10 @@ async def upsert(
 
 async def upsert_trust(conn: AsyncConnection, clock: Clock, trust_id: str, name: str) -> None:
     """A trust, with the default vocabulary labels mapped trust-wide."""
+    if await trust_exists(conn, trust_id):
+        # Renaming only: the trust's own mappings and version are its own by now.
+        await upsert(conn, m.trust, {"trust_id": trust_id}, {"name": name})
+        return
     await upsert(
         conn,
         m.trust,

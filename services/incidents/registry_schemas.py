@@ -13,6 +13,12 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class TrustIn(_In):
+    """The trust itself, identified by the caller's token."""
+
+    name: str = Field(min_length=1, max_length=200)
+
+
 class SchoolIn(_In):
     """A school as its MIS or the trust describes it; the setting type is derived."""
 
@@ -177,9 +183,15 @@ class LabelRef(_In):
 
 
 class LabelIn(LabelRef):
-    """A label mapped onto a canonical term of the vocabulary."""
+    """A label mapped onto a canonical term; a provider's hold name may add more."""
 
     code: str = Field(min_length=1, max_length=60)
+    position: Literal["standing", "seated", "kneeling", "ground_supine", "ground_prone"] | None = (
+        Field(default=None, description="Techniques only: the position the hold puts a pupil in")
+    )
+    staff_count: StrictInt | None = Field(
+        default=None, ge=1, le=6, description="Techniques only: staff the hold takes"
+    )
 
 
 class LabelOut(BaseModel):
@@ -191,6 +203,7 @@ class LabelOut(BaseModel):
     code: str
     version: StrictInt
     retired_at: Timestamp | None
+    attributes: dict[str, Any] | None = None
 
 
 class UnmappedLabel(BaseModel):

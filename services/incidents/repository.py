@@ -63,6 +63,24 @@ async def resolve_label(
     return by_scope.get(urn) or by_scope.get("")
 
 
+async def label_attributes(
+    conn: AsyncConnection, trust_id: str, urn: str, kind: str, label: str
+) -> dict[str, Any]:
+    """What a mapping says beyond its code (a hold's position and staff count)."""
+    v = m.vocabulary_label
+    rows = await conn.execute(
+        sa.select(v.c.scope, v.c.attributes).where(
+            (v.c.trust_id == trust_id)
+            & (v.c.kind == kind)
+            & (v.c.label == label)
+            & (v.c.scope.in_(["", urn]))
+            & v.c.retired_at.is_(None)
+        )
+    )
+    by_scope = {r.scope: r.attributes for r in rows}
+    return dict(by_scope.get(urn) or by_scope.get("") or {})
+
+
 def incident_view() -> sa.Select[Any]:
     """Incidents joined with the pupil's MIS reference."""
     i, p = m.incident, m.pupil
@@ -204,3 +222,41 @@ async def get_pupil(conn: AsyncConnection, trust_id: str, pupil_id: str) -> sa.R
             sa.select(p).where((p.c.trust_id == trust_id) & (p.c.pupil_id == pupil_id))
         )
     ).first()
+
+
+async def existing_sources(
+    conn: AsyncConnection, trust_id: str, urn: str, source_system: str
+) -> dict[str, tuple[str, int, dict[str, Any]]]:
+    """Every record of one source system at a school: source id -> id, revision, input."""
+    i, r = m.incident, m.incident_revision
+    stmt = (
+        sa.select(i.c.source_id, i.c.incident_id, i.c.revision, r.c.body)
+        .join(
+            r,
+            (r.c.trust_id == i.c.trust_id)
+            & (r.c.incident_id == i.c.incident_id)
+            & (r.c.revision == i.c.revision),
+        )
+        .where(
+            (i.c.trust_id == trust_id)
+            & (i.c.school_urn == urn)
+            & (i.c.source_system == source_system)
+        )
+    )
+    return {
+        row.source_id: (row.incident_id, row.revision, (row.body or {}).get("input") or {})
+        for row in await conn.execute(stmt)
+    }
+
+
+async def list_drafts(
+    conn: AsyncConnection, principal: Principal, *, limit: int, after: tuple[datetime, str] | None
+) -> list[sa.Row]:
+    """A page of drafts in the caller's scope, newest first."""
+    d = m.incident_draft
+    cond = scoped(d, principal)
+    if after is not None:
+        at, iid = after
+        cond = cond & ((d.c.created_at < at) | ((d.c.created_at == at) & (d.c.incident_id < iid)))
+    stmt = sa.select(d).where(cond).order_by(d.c.created_at.desc(), d.c.incident_id.desc())
+    return list((await conn.execute(stmt.limit(limit))).all())

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import ValidationError
 
 from services.incidents import drafts, service, vocabulary_api
 from services.incidents import repository as repo
@@ -13,7 +15,14 @@ from services.incidents.audit import audit_trail
 from services.incidents.dependencies import ClockDep, Recorder
 from services.incidents.schemas import EXAMPLE_INCIDENT, Incident, IncidentCreate, IncidentDraft
 from shared.db.session import SessionDep
-from shared.errors import NotFound, ValidationFailed, problem_response, problem_responses
+from shared.errors import (
+    BadRequest,
+    NotFound,
+    ValidationFailed,
+    problem_response,
+    problem_responses,
+    validation_errors,
+)
 from shared.pagination import decode_cursor, encode_cursor
 from shared.schemas import Page, Timestamp
 
@@ -35,7 +44,20 @@ def _headers(response: Response, item: Incident | IncidentDraft) -> None:
             "description": "Already recorded: a replay, or a re-send (a new revision if changed)",
             "model": Incident,
         },
-        **problem_responses(403, 409),
+        **problem_responses(400, 403, 409),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/IncidentCreate"},
+                    "examples": {
+                        "complete": {"summary": "A complete submission", "value": EXAMPLE_INCIDENT}
+                    },
+                }
+            },
+        }
     },
 )
 async def submit_incident(
@@ -44,20 +66,13 @@ async def submit_incident(
     clock: ClockDep,
     request: Request,
     response: Response,
-    body: Annotated[
-        IncidentCreate,
-        Body(
-            openapi_examples={
-                "complete": {"summary": "A complete submission", "value": EXAMPLE_INCIDENT}
-            }
-        ),
-    ],
     idempotency_key: Annotated[
         str | None,
         Header(max_length=200, description="Makes a retried create safe: same key, same result"),
     ] = None,
 ) -> Incident | IncidentDraft:
     """Record a submitted incident (or a draft); its parent report and reporting follow."""
+    body = await leniently_parsed(conn, principal, clock, request)
     try:
         item, created = await service.submit_incident(
             conn, principal, body, clock, idempotency_key=idempotency_key
@@ -77,6 +92,38 @@ async def submit_incident(
     request.state.audit_pupil = getattr(item, "pupil_id", None)
     _headers(response, item)
     return item
+
+
+async def leniently_parsed(
+    conn: SessionDep, principal: Recorder, clock: ClockDep, request: Request
+) -> IncidentCreate:
+    """The body as a model; a malformed submission is refused with every problem at once.
+
+    Fields of the wrong type are set aside so that the completeness check can still run
+    over the rest: the 422 then names malformed and missing fields together.
+    """
+    try:
+        data = json.loads(await request.body())
+    except ValueError:
+        raise BadRequest("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            "The request body must be a JSON object.",
+            errors=[{"pointer": "", "detail": "not a JSON object"}],
+        )
+    try:
+        return IncidentCreate.model_validate(data)
+    except ValidationError as exc:
+        problems = validation_errors(exc.errors())  # type: ignore[arg-type]
+        bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        if data.get("status") == "draft" or "status" in bad:
+            raise ValidationFailed("The draft has invalid fields.", errors=problems) from None
+        rest = IncidentCreate.model_validate({k: v for k, v in data.items() if k not in bad})
+        more = await service.check_only(conn, principal, rest, clock)
+        problems += [p for p in more if p["pointer"].split("/")[1:2] not in ([b] for b in bad)]
+        raise ValidationFailed(
+            "The incident cannot be submitted; see errors.", errors=problems
+        ) from None
 
 
 @router.post(
@@ -128,6 +175,7 @@ async def list_incidents(
     intervention_type: Annotated[str | None, Query(max_length=60)] = None,
     status: Annotated[str | None, Query(pattern=r"^(submitted|reviewed|closed)$")] = None,
     flag: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,60}$")] = None,
+    pupil_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> Page[Incident]:
     """Incidents of the caller's schools, newest first, filtered."""
     after = None
@@ -148,6 +196,7 @@ async def list_incidents(
         intervention_type=intervention_type,
         status=status,
         flag=flag,
+        pupil_id=pupil_id,
     )
     items = [service.to_incident(r) for r in rows[:limit]]
     next_cursor = None
@@ -155,6 +204,36 @@ async def list_incidents(
         last = items[-1]
         next_cursor = encode_cursor([last.occurred_at.isoformat(), last.incident_id])
     return Page[Incident](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/drafts",
+    response_model=Page[IncidentDraft],
+    operation_id="list_drafts",
+    responses=problem_responses(403),
+)
+async def list_drafts(
+    conn: SessionDep,
+    principal: Recorder,
+    clock: ClockDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Page[IncidentDraft]:
+    """Drafts of the caller's schools, newest first, each with what it still lacks."""
+    after = None
+    if cursor:
+        at, iid = decode_cursor(cursor, 2)
+        try:
+            after = (datetime.fromisoformat(str(at)), str(iid))
+        except ValueError:
+            decode_cursor("", 2)
+    rows = await repo.list_drafts(conn, principal, limit=limit + 1, after=after)
+    items = [await drafts.to_draft(conn, principal, r, clock) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor([last.created_at.isoformat(), last.incident_id])
+    return Page[IncidentDraft](items=items, next_cursor=next_cursor)
 
 
 @router.get(

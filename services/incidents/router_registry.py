@@ -6,8 +6,10 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Request
+from pydantic import StrictInt
 
 from services.incidents import models as m
+from services.incidents import registry
 from services.incidents import registry_api as api
 from services.incidents import repository as repo
 from services.incidents import vocabulary_api as vocab
@@ -27,6 +29,7 @@ from services.incidents.registry_schemas import (
     SettingsIn,
     StaffIn,
     StaffOut,
+    TrustIn,
     UnmappedLabel,
 )
 from shared.auth.dependencies import require_roles
@@ -49,6 +52,27 @@ WRITE = problem_responses(403, 404)
 
 def _school(row: Any) -> SchoolOut:
     return SchoolOut(**{k: getattr(row, k) for k in SchoolOut.model_fields})
+
+
+@router.put(
+    "/trust",
+    response_model=dict[str, Any],
+    operation_id="put_trust",
+    responses=problem_responses(403),
+)
+async def put_trust(
+    conn: SessionDep, principal: TrustLead, clock: ClockDep, body: TrustIn
+) -> dict[str, Any]:
+    """Register or rename the caller's own trust (with the default vocabulary mappings)."""
+    await registry.upsert_trust(conn, clock, principal.trust_id, body.name)
+    row = (
+        await conn.execute(sa.select(m.trust).where(m.trust.c.trust_id == principal.trust_id))
+    ).one()
+    return {
+        "trust_id": row.trust_id,
+        "name": row.name,
+        "vocabulary_version": row.vocabulary_version,
+    }
 
 
 @router.put("/schools/{urn}", response_model=SchoolOut, operation_id="put_school", responses=WRITE)
@@ -269,11 +293,11 @@ async def retire_label(
 
 
 @router.post(
-    "/vocabulary/publish", response_model=dict[str, int], operation_id="publish_vocabulary"
+    "/vocabulary/publish", response_model=dict[str, StrictInt], operation_id="publish_vocabulary"
 )
 async def publish_vocabulary(
     conn: SessionDep, principal: TrustLead, clock: ClockDep
-) -> dict[str, int]:
+) -> dict[str, StrictInt]:
     """Publish the current mappings as a new vocabulary version."""
     return {"version": await vocab.publish(conn, principal, clock)}
 

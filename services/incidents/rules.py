@@ -179,6 +179,24 @@ def staff_training(f: Facts) -> list[Flag]:
     return out
 
 
+def technique_staff_count(f: Facts) -> list[Flag]:
+    """Fewer staff than the hold takes (as the provider's mapping says)."""
+    out = []
+    for n, iv in enumerate(f.record.get("interventions") or []):
+        needed = iv.get("technique_staff_count")
+        staff = len(iv.get("staff") or [])
+        if needed and staff < needed:
+            out.append(
+                _flag(
+                    "technique_staff_count",
+                    "warning",
+                    f"{iv.get('technique')} takes {needed} staff; {staff} recorded",
+                    f"/interventions/{n}/staff",
+                )
+            )
+    return out
+
+
 def handling_plan(f: Facts) -> list[Flag]:
     """A technique outside the pupil's handling plan, or a 'planned' one with no plan."""
     out = []
@@ -236,6 +254,7 @@ RULES: tuple[Callable[[Facts], list[Flag]], ...] = (
     ground_restraint_over_limit,
     seclusion_unsupervised,
     staff_training,
+    technique_staff_count,
     handling_plan,
     recorded_late,
     pupil_aged_20_plus,

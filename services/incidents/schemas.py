@@ -83,6 +83,34 @@ EXAMPLE_INCIDENT: dict[str, Any] = {
 }
 
 
+# What a submission must hold (a draft may lack any of it); check_record enforces the rest.
+REQUIRED_FOR_SUBMISSION = [
+    "school_urn",
+    "pupil_ref",
+    "occurred_at",
+    "ended_at",
+    "intervention_type",
+    "summary",
+    "planned",
+    "location",
+    "antecedents",
+    "triggers",
+    "risk",
+    "alternatives",
+    "interventions",
+    "decision_test",
+    "welfare",
+    "injuries",
+    "aftercare",
+]
+
+
+def _submission_schema(schema: dict[str, Any]) -> None:
+    schema["examples"] = [EXAMPLE_INCIDENT]
+    # Published as required for a submission; drafts ("status": "draft") are exempt.
+    schema["required"] = list(REQUIRED_FOR_SUBMISSION)
+
+
 class IncidentCreate(BaseModel):
     """A significant incident as a school or its MIS records it (DOMAIN §5).
 
@@ -93,7 +121,7 @@ class IncidentCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         str_strip_whitespace=True,
-        json_schema_extra={"examples": [EXAMPLE_INCIDENT]},
+        json_schema_extra=_submission_schema,
     )
 
     school_urn: str | None = Field(default=None, pattern=r"^\d{6}$", description="School URN")

@@ -143,6 +143,9 @@ class InterventionOut(BaseModel):
     technique_label: str | None = None
     technique: str | None = None
     position: str | None = None
+    technique_staff_count: StrictInt | None = Field(
+        default=None, description="Staff the hold takes, as its provider's mapping says"
+    )
     purpose: str | None = None
     started_at: Timestamp
     ended_at: Timestamp

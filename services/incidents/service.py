@@ -5,17 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.incidents import gather
 from services.incidents import models as m
 from services.incidents import repository as repo
-from services.incidents.events import age_on, emit_flags, incident_payload
+from services.incidents.events import age_on, flags_payload, incident_payload, outbox_row
 from services.incidents.record import canonical_sections, check_core, check_record, duration_minutes
 from services.incidents.rules import Facts, evaluate, in_date, pupil_aged_20_plus
 from services.incidents.schemas import Incident, IncidentCreate, IncidentDraft
@@ -23,7 +25,6 @@ from services.incidents.vocabulary import is_significant
 from shared.auth.principal import Principal
 from shared.clock import Clock
 from shared.errors import Conflict, ValidationFailed
-from shared.outbox.writer import record_event
 
 RESENT = "re-sent by the source system"
 SECTION_KEYS = (
@@ -96,6 +97,14 @@ class _RowLike:
         self.__dict__.update(values)
 
 
+async def check_only(
+    conn: AsyncConnection, principal: Principal, body: IncidentCreate, clock: Clock
+) -> list[dict[str, str]]:
+    """What a submission of ``body`` would be refused for, without writing anything."""
+    look, _, _ = await gather.lookup(conn, principal, body)
+    return check_record(body, look, clock.now())
+
+
 async def build(
     conn: AsyncConnection,
     principal: Principal,
@@ -104,6 +113,7 @@ async def build(
     *,
     historic: bool,
     recorded_at: datetime | None = None,
+    cache: gather.Cache | None = None,
 ) -> tuple[dict[str, Any], sa.Row, sa.Row]:
     """Check a body whole and derive the incident row's values (without id and revision).
 
@@ -112,7 +122,7 @@ async def build(
     """
     trust_id = principal.trust_id
     now = clock.now()
-    look, school, pupil = await gather.lookup(conn, principal, body)
+    look, school, pupil = await gather.lookup(conn, principal, body, cache)
     thin = historic and body.interventions is None
     problems = check_core(body, look, now) if thin else check_record(body, look, now)
     if problems:
@@ -126,9 +136,14 @@ async def build(
     zone = ZoneInfo(school.timezone)
     local_date = body.occurred_at.astimezone(zone).date()
     recorded = recorded_at or now
-    settings = await gather.settings_for(conn, trust_id, school.urn)
-    refs = {ref for iv in body.interventions or [] for ref in iv.staff or []}
-    training = await gather.training_of(conn, trust_id, school.urn, refs)
+    urn = school.urn
+    settings = await gather.cached(
+        cache, ("settings", urn), lambda: gather.settings_for(conn, trust_id, urn)
+    )
+    refs = frozenset(ref for iv in body.interventions or [] for ref in iv.staff or [])
+    training = await gather.cached(
+        cache, ("training", urn, refs), lambda: gather.training_of(conn, trust_id, urn, set(refs))
+    )
     sections = None
     if not thin:
         in_date_map: dict[str, bool | None] = {}
@@ -161,7 +176,7 @@ async def build(
         historic=historic,
     )
     flags = pupil_aged_20_plus(facts) if thin else evaluate(facts)
-    trust_row = (await conn.execute(sa.select(m.trust).where(m.trust.c.trust_id == trust_id))).one()
+    trust_row = await gather.cached(cache, ("trust",), lambda: _trust(conn, trust_id))
     values: dict[str, Any] = {
         "trust_id": trust_id,
         "school_urn": body.school_urn,
@@ -182,6 +197,10 @@ async def build(
     return values, school, pupil
 
 
+async def _trust(conn: AsyncConnection, trust_id: str) -> sa.Row:
+    return (await conn.execute(sa.select(m.trust).where(m.trust.c.trust_id == trust_id))).one()
+
+
 async def submit_incident(
     conn: AsyncConnection,
     principal: Principal,
@@ -196,7 +215,30 @@ async def submit_incident(
 
     Returns the record and whether it was created (False: a replay of the same request,
     or a re-send of the same source record, which becomes a new revision if it changed).
+    A concurrent twin (same key, or same natural key) that committed first makes this
+    one a replay: the unique index decides, and the work is retried once to find it.
     """
+    for attempt in (1, 2):
+        try:
+            async with conn.begin_nested():
+                return await _record(
+                    conn, principal, body, clock, idempotency_key, historic, incident_id
+                )
+        except IntegrityError:
+            if attempt == 2:
+                raise Conflict("A concurrent request recorded this; send it again.") from None
+    raise AssertionError("unreachable")
+
+
+async def _record(
+    conn: AsyncConnection,
+    principal: Principal,
+    body: IncidentCreate,
+    clock: Clock,
+    idempotency_key: str | None,
+    historic: bool,
+    incident_id: str | None,
+) -> tuple[Incident | IncidentDraft, bool]:
     from services.incidents import drafts  # drafts build on this module
 
     trust_id = principal.trust_id
@@ -238,8 +280,11 @@ async def _submit(
     clock: Clock,
     historic: bool,
     incident_id: str | None,
+    cache: gather.Cache | None = None,
 ) -> tuple[Incident, bool]:
-    values, school, pupil = await build(conn, principal, body, clock, historic=historic)
+    values, school, pupil = await build(
+        conn, principal, body, clock, historic=historic, cache=cache
+    )
     if body.source_system and body.source_id and body.school_urn:
         existing = await repo.find_by_source(
             conn, principal.trust_id, body.school_urn, body.source_system, body.source_id
@@ -255,7 +300,33 @@ async def _submit(
             amended = await apply_amendment(
                 conn, principal, existing, body, clock, reason=RESENT, expected=existing.revision
             )
+            if cache is not None:
+                cache[("amended", existing.incident_id)] = True  # the import reports it so
             return amended, False
+    prepared = prepare_new(principal, body, clock, (values, school, pupil), incident_id)
+    await write_prepared(conn, [prepared])
+    return prepared.incident, True
+
+
+@dataclass
+class Prepared:
+    """A new record's rows, ready to write alone or in a batch."""
+
+    incident: Incident
+    values: dict[str, Any]
+    revision: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+def prepare_new(
+    principal: Principal,
+    body: IncidentCreate,
+    clock: Clock,
+    built: tuple[dict[str, Any], sa.Row, sa.Row],
+    incident_id: str | None = None,
+) -> Prepared:
+    """The rows of a new record: the incident, its first revision, its events."""
+    values, school, pupil = built
     now = clock.now()
     values.update(
         incident_id=incident_id or str(uuid.uuid4()),
@@ -264,24 +335,34 @@ async def _submit(
         recorded_at=now,
         recorded_by=principal.subject,
     )
-    await conn.execute(m.incident.insert().values(**values))
     incident = to_incident(
         _RowLike({**values, "pupil_ref": pupil.mis_ref, "review": None, "closed_at": None})
     )
-    await add_revision(conn, values, body, incident, principal.subject, "submitted", None, now)
-    await record_event(
-        conn,
-        m.outbox,
-        type="incident.submitted.v1",
-        trust_id=principal.trust_id,
-        school_urn=school.urn,
-        subject_id=values["incident_id"],
-        subject_revision=1,
-        occurred_at=now,
-        payload=incident_payload(values, school, pupil),
-    )
-    await emit_flags(conn, values, school, now)
-    return incident, True
+    revision = {
+        "trust_id": values["trust_id"],
+        "incident_id": values["incident_id"],
+        "revision": 1,
+        "body": {"input": input_json(body), "incident": incident.model_dump(mode="json")},
+        "author": principal.subject,
+        "reason": "submitted",
+        "changed_fields": None,
+        "pupil_id": values["pupil_id"],
+        "created_at": now,
+    }
+    events = [
+        outbox_row("incident.submitted.v1", values, incident_payload(values, school, pupil), now)
+    ]
+    flagged = flags_payload(values, school)
+    if flagged is not None:
+        events.append(outbox_row("practice.flagged.v1", values, flagged, now))
+    return Prepared(incident, values, revision, events)
+
+
+async def write_prepared(conn: AsyncConnection, batch: list[Prepared]) -> None:
+    """Write new records: three statements however many records."""
+    await conn.execute(m.incident.insert(), [p.values for p in batch])
+    await conn.execute(m.incident_revision.insert(), [p.revision for p in batch])
+    await conn.execute(m.outbox.insert(), [e for p in batch for e in p.events])
 
 
 async def add_revision(
@@ -304,6 +385,7 @@ async def add_revision(
             author=author,
             reason=reason,
             changed_fields=changed,
+            pupil_id=values["pupil_id"],
             created_at=now,
         )
     )

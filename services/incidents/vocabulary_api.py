@@ -66,6 +66,7 @@ async def list_labels(conn: AsyncConnection, principal: Principal) -> list[Label
             code=r.code,
             version=r.version,
             retired_at=r.retired_at,
+            attributes=r.attributes,
         )
         for r in rows
     ]
@@ -77,21 +78,30 @@ async def put_label(
     """Map a school's or provider's label onto a canonical term (un-retiring it if needed)."""
     if body.scope:
         await school_in_scope(conn, principal, body.scope)
+    problems = []
     if body.code not in CANON[body.kind]:
-        raise ValidationFailed(
-            "The mapping names no canonical term.",
-            errors=[{"pointer": "/code", "detail": f"not a canonical {body.kind}"}],
-        )
+        problems.append({"pointer": "/code", "detail": f"not a canonical {body.kind}"})
+    attributes = body.model_dump(include={"position", "staff_count"}, exclude_none=True)
+    if attributes and body.kind != "technique":
+        problems += [{"pointer": f"/{k}", "detail": "only for techniques"} for k in attributes]
+    if problems:
+        raise ValidationFailed("The mapping cannot be recorded; see errors.", errors=problems)
     label = normalise_label(body.label)
     ver = await version(conn, principal.trust_id)
     await registry.upsert(
         conn,
         m.vocabulary_label,
         {"trust_id": principal.trust_id, "scope": body.scope, "kind": body.kind, "label": label},
-        {"code": body.code, "version": ver, "retired_at": None},
+        {"code": body.code, "version": ver, "retired_at": None, "attributes": attributes or None},
     )
     return LabelOut(
-        scope=body.scope, kind=body.kind, label=label, code=body.code, version=ver, retired_at=None
+        scope=body.scope,
+        kind=body.kind,
+        label=label,
+        code=body.code,
+        version=ver,
+        retired_at=None,
+        attributes=attributes or None,
     )
 
 

@@ -157,12 +157,14 @@ async def apply_staff_updated(
     if not staff_id or not isinstance(roles, list):
         return 0
     held = {str(r) for r in roles} & set(ESCALATION_ROLES)
+    found = staff.get("contact")
+    contact: dict[str, Any] = found if isinstance(found, dict) else {}
     try:
-        raw_mobile = staff.get("mobile") or staff.get("alert_phone")
+        raw_mobile = staff.get("mobile") or contact.get("phone")
         mobile = normalise_mobile(str(raw_mobile)) if raw_mobile else None
     except ValueError:
         mobile = None
-    email = str(staff.get("email") or staff.get("alert_email") or "") or None
+    email = str(staff.get("email") or contact.get("email") or "") or None
     active = bool(staff.get("active", True))
     e = m.escalation_contact
     await conn.execute(

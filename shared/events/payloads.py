@@ -214,9 +214,15 @@ class PupilUpdatedV1(_Payload):
 
     school_urn: str = Field(pattern=r"^\d{6}$")
     pupil: PupilCharacteristics
-    date_of_birth: str | None = Field(default=None, description="For age at an incident")
     fsm_ever6: bool | None = None
     handling_plan_on_file: bool = False
+
+
+class StaffContact(_Payload):
+    """How to reach a member of staff with an alert (personal data: restricted roles only)."""
+
+    email: str | None = None
+    phone: str | None = None
 
 
 class StaffUpdatedV1(_Payload):
@@ -225,8 +231,7 @@ class StaffUpdatedV1(_Payload):
     school_urn: str = Field(pattern=r"^\d{6}$")
     staff_ref: str
     role: str | None = None
-    alert_email: str | None = None
-    alert_phone: str | None = None
+    contact: StaffContact | None = None
     escalation_roles: list[Literal["dsl", "head", "trust_lead"]] = Field(
         default_factory=list, description="Alerted to phone parents when a report is at risk"
     )

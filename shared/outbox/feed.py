@@ -16,8 +16,9 @@ from shared.events.envelope import EventEnvelope
 from shared.outbox.relay import envelope_from_row
 
 FEED_ROLES = ("trust_lead", "service", "portal_client", "mis_client")
-# Sections of a payload that identify a pupil; dropped for callers without pupil-level reads.
-PUPIL_LEVEL_SECTIONS = ("report", "parent_report")
+# Sections of a payload that identify a pupil, hold safeguarding text or staff contacts;
+# dropped for callers without pupil-level reads.
+PUPIL_LEVEL_SECTIONS = ("report", "parent_report", "contact")
 
 
 class EventPage(BaseModel):

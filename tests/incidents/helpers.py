@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,10 +17,18 @@ _n = itertools.count(1)
 
 
 def make_incident(**overrides: Any) -> dict[str, Any]:
-    """A complete submission for the demo trust, with its own source id."""
+    """A complete submission for the demo trust, with its own source id.
+
+    Moving ``occurred_at``/``ended_at`` without giving ``interventions`` moves the
+    example's intervention with them, so the record stays consistent.
+    """
     body = copy.deepcopy(EXAMPLE_INCIDENT)
     body["source_id"] = f"T-{next(_n):05d}"
     body.update(overrides)
+    if "interventions" not in overrides and ("occurred_at" in overrides or "ended_at" in overrides):
+        start = datetime.fromisoformat(body["occurred_at"])
+        end = datetime.fromisoformat(body["ended_at"]) if body.get("ended_at") else start
+        body["interventions"][0].update(started_at=start.isoformat(), ended_at=end.isoformat())
     return body
 
 

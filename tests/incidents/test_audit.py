@@ -45,12 +45,17 @@ async def test_writes_and_pupil_reads_are_audited(clients, token) -> None:
         ("GET", "/v1/incidents/{incident_id}", "read"),
         ("GET", "/v1/schools/{urn}/pupils/{mis_ref}", "read"),
     ]
+    feed = await clients["incidents"].get("/v1/events", headers=auth(token("mis_client")))
+    assert feed.status_code == 200
+    latest = (await _entries(clients, token, limit=1))[0]
+    assert (latest["route"], latest["role"]) == ("/v1/events", "mis_client")
+    entries = [e for e in entries if e["route"] != "/v1/events"]
     assert {e["role"] for e in entries} == {"recorder"}
     assert all(e["pupil_id"] == pid for e in entries)
     assert entries[1]["resource"] == f"/v1/incidents/{iid}"
     assert [e["seq"] for e in await _entries(clients, token, action="write")] == [1]
     by_pupil = await _entries(clients, token, pupil_id=pid, limit=2)
-    assert len(by_pupil) == 2
+    assert len(by_pupil) == 2 and all(e["pupil_id"] == pid for e in by_pupil)
     for role in ("school_lead", "governor", "recorder"):
         denied = await clients["incidents"].get("/v1/audit", headers=auth(token(role)))
         assert denied.status_code == 403

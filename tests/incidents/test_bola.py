@@ -95,3 +95,50 @@ async def test_governor_reaches_no_pupil_level_route(clients, token) -> None:
             method, path, json=body, headers={**governor, **extra}
         )
         assert r.status_code == 403, (method, path, r.status_code)
+
+
+def registry_routes(pid: str) -> list[tuple[str, str, dict | None]]:
+    """Registry routes naming one school's pupil or staff (roles: trust_lead may use all)."""
+    pupil = {"legal_first_name": "A", "legal_last_name": "B"}
+    audit = {
+        "policy_in_place": True,
+        "parents_told_how": "letter",
+        "seclusion_named_as": "time out",
+        "training_bought": [],
+        "data_reaches_governors": True,
+        "post_incident_review": True,
+        "no_contact_policy": False,
+    }
+    return [
+        ("GET", "/v1/schools/100001/pupils/DEMO-0001", None),
+        ("PUT", "/v1/schools/100001/pupils/DEMO-0001", pupil),
+        ("GET", "/v1/schools/100001/staff/STF-1001", None),
+        ("PUT", "/v1/schools/100001/staff/STF-1001", {"name": "X"}),
+        ("PUT", "/v1/schools/100001/rolls/2026-27", {"total": 1}),
+        ("PUT", "/v1/schools/100001/settings", {"record_deadline_hours": 5}),
+        ("PUT", "/v1/schools/100001/audit", audit),
+        ("GET", f"/v1/pupils/{pid}/file", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    "stranger",
+    [{"trust": "TR00002"}, {"schools": ["100002"]}],
+    ids=["other-trust", "other-school"],
+)
+async def test_registry_routes_answer_404_to_strangers(clients, token, stranger) -> None:
+    from shared.ids import pupil_id
+
+    pid = pupil_id("TR00001", "100001", "DEMO-0001")
+    headers = auth(token("trust_lead", **stranger))
+    for method, path, body in registry_routes(pid):
+        r = await clients["incidents"].request(method, path, json=body, headers=headers)
+        assert r.status_code == 404, (method, path, r.status_code, r.text)
+    owner = auth(token("trust_lead"))
+    got = await clients["incidents"].get("/v1/schools/100001/pupils/DEMO-0001", headers=owner)
+    assert got.json()["legal_last_name"] != "B"  # nothing a stranger sent was stored
+    for method, path, body in registry_routes(pid):
+        r = await clients["incidents"].request(
+            method, path, json=body, headers=auth(token("governor"))
+        )
+        assert r.status_code == 403, (method, path, r.status_code)

@@ -158,3 +158,25 @@ async def test_review_then_close(clients, token, seeded) -> None:
         "/v1/incidents", params={"status": "closed"}, headers=auth(token("trust_lead"))
     )
     assert [i["incident_id"] for i in listed.json()["items"]] == [iid]
+
+
+async def test_concurrent_twins_record_once(clients, token, seeded) -> None:
+    body = make_incident()
+    keyed = {**auth(token("mis_client")), "Idempotency-Key": "twin-1"}
+    a, b = await asyncio.gather(
+        clients["incidents"].post("/v1/incidents", json=body, headers=keyed),
+        clients["incidents"].post("/v1/incidents", json=body, headers=keyed),
+    )
+    assert sorted([a.status_code, b.status_code]) == [200, 201], (a.text, b.text)
+    assert a.json()["incident_id"] == b.json()["incident_id"]
+    unkeyed = auth(token("recorder"))
+    other = make_incident()
+    c, d = await asyncio.gather(
+        clients["incidents"].post("/v1/incidents", json=other, headers=unkeyed),
+        clients["incidents"].post("/v1/incidents", json=other, headers=unkeyed),
+    )
+    assert sorted([c.status_code, d.status_code]) == [200, 201], (c.text, d.text)
+    assert c.json()["incident_id"] == d.json()["incident_id"]
+    assert (await outbox_types(seeded["incidents"], c.json()["incident_id"])) == [
+        "incident.submitted.v1"
+    ]

@@ -212,6 +212,11 @@ async def test_draft_then_submit(clients, token, seeded) -> None:
     assert refused.status_code == 422
     assert "/occurred_at" in {e["pointer"] for e in refused.json()["errors"]}
     assert await outbox_types(seeded["incidents"], iid) == []  # nothing leaves for a draft
+    listed = await clients["incidents"].get("/v1/incidents/drafts", headers=headers)
+    assert [d["incident_id"] for d in listed.json()["items"]] == [iid]
+    elsewhere = auth(token("recorder", schools=["100002"]))
+    listed = await clients["incidents"].get("/v1/incidents/drafts", headers=elsewhere)
+    assert listed.json()["items"] == []
 
     full = make_incident(status="draft")
     r = await clients["incidents"].put(f"/v1/incidents/{iid}/draft", json=full, headers=headers)
@@ -256,3 +261,36 @@ async def test_same_incident_in_school_dialects_is_one_canonical_record(clients,
     ]
     assert [x["code"] for x in a["strategies"]] == [x["code"] for x in b["strategies"]]
     assert b["interventions"][0]["type_label"] == "isolation room"  # the label is kept
+
+
+async def test_malformed_and_missing_fields_in_one_answer(clients, token) -> None:
+    body = {
+        "school_urn": "100001",
+        "pupil_ref": "DEMO-0001",
+        "occurred_at": "yesterday after lunch",
+        "intervention_type": "restraint",
+        "summary": "Held.",
+        "risk": {"presented": "x", "to": ["everyone"], "severity": "high"},
+        "duration_minutes": 4,
+    }
+    r = await clients["incidents"].post("/v1/incidents", json=body, headers=auth(token("recorder")))
+    assert r.status_code == 422
+    errors = r.json()["errors"]
+    pointers = [e["pointer"] for e in errors]
+    assert {"/occurred_at", "/risk/to/0", "/duration_minutes"} <= set(pointers)  # malformed
+    assert {"/ended_at", "/interventions", "/decision_test", "/aftercare"} <= set(
+        pointers
+    )  # missing
+    assert "/risk" not in pointers  # set aside as malformed, not reported missing as well
+    assert pointers.count("/occurred_at") == 1
+    draft = await clients["incidents"].post(
+        "/v1/incidents", json={**body, "status": "draft"}, headers=auth(token("recorder"))
+    )
+    assert draft.status_code == 422
+    assert "/ended_at" not in {e["pointer"] for e in draft.json()["errors"]}
+    broken = await clients["incidents"].post(
+        "/v1/incidents",
+        content=b"{not json",
+        headers={**auth(token("recorder")), "Content-Type": "application/json"},
+    )
+    assert broken.status_code == 400

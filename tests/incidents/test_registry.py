@@ -298,3 +298,79 @@ async def test_vocabulary_mapping_gaps_retirement_and_versions(clients, token, s
         headers=lead,
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/code"
+
+
+async def test_a_new_trust_registers_itself_and_its_schools(clients, token) -> None:
+    lead = auth(token("trust_lead", trust="TR00042"))
+    r = await clients["incidents"].put(
+        "/v1/trust", json={"name": "Northern Star Trust"}, headers=lead
+    )
+    assert r.status_code == 200 and r.json() == {
+        "trust_id": "TR00042",
+        "name": "Northern Star Trust",
+        "vocabulary_version": 1,
+    }
+    school = {"name": "Star Primary", "establishment_type": "Academy converter", "phase": "Primary"}
+    assert (
+        await clients["incidents"].put("/v1/schools/142001", json=school, headers=lead)
+    ).status_code == 200
+    mine = await clients["incidents"].get("/v1/schools", headers=lead)
+    assert [s["urn"] for s in mine.json()] == ["142001"]
+    renamed = await clients["incidents"].put("/v1/trust", json={"name": "North Star"}, headers=lead)
+    assert renamed.json()["name"] == "North Star"
+    demo = await clients["incidents"].get("/v1/schools", headers=auth(token("trust_lead")))
+    assert "142001" not in [s["urn"] for s in demo.json()]
+
+
+async def test_amendment_cannot_move_a_record_to_another_key(clients, token) -> None:
+    lead = auth(token("trust_lead"))
+    a = (
+        await clients["incidents"].post("/v1/incidents", json=make_incident(), headers=lead)
+    ).json()
+    b = (
+        await clients["incidents"].post("/v1/incidents", json=make_incident(), headers=lead)
+    ).json()
+    r = await clients["incidents"].post(
+        f"/v1/incidents/{b['incident_id']}/amendments",
+        json={"reason": "x", "changes": {"source_id": a["source_id"], "school_urn": "100002"}},
+        headers={**lead, "If-Match": '"1"'},
+    )
+    assert r.status_code == 422
+    assert {e["pointer"] for e in r.json()["errors"]} == {"/source_id", "/school_urn"}
+
+
+async def test_provider_hold_name_brings_position_and_staff_count(clients, token) -> None:
+    lead = auth(token("trust_lead"))
+    m = await clients["incidents"].put(
+        "/v1/vocabulary/labels",
+        json={
+            "kind": "technique",
+            "label": "PRICE two-person seated hold",
+            "code": "seated_wrap",
+            "position": "seated",
+            "staff_count": 2,
+        },
+        headers=lead,
+    )
+    assert m.status_code == 200, m.text
+    assert m.json()["attributes"] == {"position": "seated", "staff_count": 2}
+    hold = intervention(type="restraint", technique="PRICE two-person seated hold", position=None)
+    r = await clients["incidents"].post(
+        "/v1/incidents",
+        json=make_incident(intervention_type="restraint", interventions=[hold]),
+        headers=lead,
+    )
+    assert r.status_code == 201, r.text
+    iv = r.json()["interventions"][0]
+    assert (iv["technique"], iv["position"], iv["technique_staff_count"]) == (
+        "seated_wrap",
+        "seated",
+        2,
+    )
+    assert "technique_staff_count" in {f["code"] for f in r.json()["flags"]}  # one member of staff
+    wrong = await clients["incidents"].put(
+        "/v1/vocabulary/labels",
+        json={"kind": "strategy", "label": "x", "code": "humour", "staff_count": 2},
+        headers=lead,
+    )
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["pointer"] == "/staff_count"

@@ -160,6 +160,12 @@ CASES: list[tuple[str, Facts, set[str]]] = [
         facts([iv(technique="wrap")]),
         {"staff_training_not_in_date"},
     ),
+    ("two-person hold by one", facts([iv(technique_staff_count=2)]), {"technique_staff_count"}),
+    (
+        "two-person hold by two",
+        facts([iv(technique_staff_count=2, staff=[{"staff_ref": "S1"}, {"staff_ref": "S1"}])]),
+        set(),
+    ),
     ("technique outside handling plan", facts(plan=["guide"]), {"technique_outside_handling_plan"}),
     ("technique inside handling plan", facts(plan=["single_elbow"]), set()),
     ("planned without a plan", facts(planned=True), {"planned_without_handling_plan"}),

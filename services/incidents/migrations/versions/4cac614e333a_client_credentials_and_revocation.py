@@ -13,7 +13,7 @@ import shared.db.types
 
 
 revision: str = '4cac614e333a'
-down_revision: str | None = '6f49a63cd701'
+down_revision: str | None = '0079a3b93447'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
