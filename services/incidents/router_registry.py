@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import StrictInt
 
 from services.incidents import models as m
 from services.incidents import registry
@@ -293,11 +292,11 @@ async def retire_label(
 
 
 @router.post(
-    "/vocabulary/publish", response_model=dict[str, StrictInt], operation_id="publish_vocabulary"
+    "/vocabulary/publish", response_model=dict[str, int], operation_id="publish_vocabulary"
 )
 async def publish_vocabulary(
     conn: SessionDep, principal: TrustLead, clock: ClockDep
-) -> dict[str, StrictInt]:
+) -> dict[str, int]:
     """Publish the current mappings as a new vocabulary version."""
     return {"version": await vocab.publish(conn, principal, clock)}
 

@@ -121,6 +121,8 @@ async def list_school_reports(
 ) -> Page[ParentReportView]:
     """A school's parent reports, newest incident day first, with status and timeline."""
     require_school(principal, urn)
+    if not await repo.school_known(conn, principal.trust_id, urn):
+        raise NotFound("No such school.")
     after = None
     if cursor:
         a, b = decode_cursor(cursor, 2)
