@@ -33,6 +33,7 @@ from tests.support.fixtures import TEST_SECRET
 from tests.support.routes import inventory
 
 EXAMPLES = 25
+STATEFUL_EXAMPLES = 80
 # Every check is on. One expectation is ours to state: a schema-valid request naming a row
 # that does not exist (an unknown school or pupil, a cursor this service never issued) is
 # 422 with the field's pointer, by design (DESIGN §4), and a write whose If-Match names a
@@ -191,8 +192,9 @@ def test_stateful_client_lifecycle(api_schema, service_under_test: ServiceUnderT
 
     Machine.run(
         settings=hsettings(
-            max_examples=EXAMPLES,
-            stateful_step_count=6,
+            # The incidents API has many operations; enough runs to walk the client's links.
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=10,
             deadline=None,
             derandomize=True,
             suppress_health_check=list(HealthCheck),
