@@ -95,8 +95,11 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
             if target is not None and n_roll:
                 fun = st.funnel(target * n_roll)
                 row.expected = round(fun.expected, 3)
-                row.lower_95, row.upper_95 = fun.limits["95"]
-                row.lower_99_8, row.upper_99_8 = fun.limits["99.8"]
+                # Limits as rates: they are not counts of anything (and hold none back).
+                row.lower_95, row.upper_95 = (round(100 * x / n_roll, 4) for x in fun.limits["95"])
+                row.lower_99_8, row.upper_99_8 = (
+                    round(100 * x / n_roll, 4) for x in fun.limits["99.8"]
+                )
                 row.position_95 = fun.position(observed[i], "95")
                 row.position_99_8 = fun.position(observed[i], "99.8")
                 if row.position_99_8 != "within":
