@@ -145,12 +145,16 @@ class Pupil:
     ethnicity: str
 
 
-def spread(total: int, weights: Mapping[str, float]) -> dict[str, int]:
-    """``total`` split in proportion to ``weights`` (largest remainder: exact sums)."""
+def spread(
+    total: int, weights: Mapping[str, float], rng: random.Random | None = None
+) -> dict[str, int]:
+    """``total`` split in proportion to ``weights`` (largest remainder: exact sums; ties
+    broken at random when ``rng`` is given, so no group always gets the odd one)."""
     s = sum(weights.values())
     raw = {k: total * w / s for k, w in weights.items()}
     out = {k: math.floor(v) for k, v in raw.items()}
-    for k in sorted(raw, key=lambda k: (out[k] - raw[k], k))[: total - sum(out.values())]:
+    tie = {k: rng.random() if rng else 0.0 for k in raw}
+    for k in sorted(raw, key=lambda k: (out[k] - raw[k], tie[k], k))[: total - sum(out.values())]:
         out[k] += 1
     return out
 
@@ -238,10 +242,10 @@ def pupils_for(s: School, year: int, count: int, rng: random.Random) -> list[Pup
     cells = roll_cells(s)
     sen_weights = {k: v * {"E": 12, "K": 4, "N": 1}[k] for k, v in cells["sen"].items()}
     quota = {
-        dim: spread(count, cells[dim])
+        dim: spread(count, cells[dim], rng)
         for dim in ("fsm", "fsm_ever6", "gender", "ethnicity", "year_group")
     }
-    quota["sen"] = spread(count, sen_weights)
+    quota["sen"] = spread(count, sen_weights, rng)
     lists = {dim: [g for g, n in q.items() for _ in range(n)] for dim, q in quota.items()}
     for values in lists.values():
         rng.shuffle(values)
