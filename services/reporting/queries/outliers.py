@@ -9,7 +9,8 @@ Signals, each stated with its rule:
 - ``late_parent_reports``: at least 5 parent reports missed the same-day standard, and at
   least 20% (and twice the trust's share) of those completed;
 - ``rising_staff_injuries``: at least 5 staff injuries, above the 99.8% Poisson limit
-  around the same weeks of the previous period (at least 1).
+  around the same weeks of the previous period (at least 1; a school with no records
+  then has no baseline).
 Positions and signals are categories, not counts: governors see them even where the
 count itself is withheld (an under-reporting school is what they most need to see).
 """
@@ -151,8 +152,14 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
                     detail="parents not told the same day",
                 )
             )
-        was = before.get(s.urn, {}).get("staff_injuries", 0)
-        if inj >= 5 and st.funnel(max(was, 1)).position(inj, "99.8") == "above":
+        base = before.get(s.urn, {})
+        was = base.get("staff_injuries", 0)
+        # No records at all in the weeks before is no baseline, not a rise.
+        if (
+            base.get("incidents")
+            and inj >= 5
+            and st.funnel(max(was, 1)).position(inj, "99.8") == "above"
+        ):
             signals.append(
                 Signal(
                     school_urn=s.urn,
