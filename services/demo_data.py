@@ -146,16 +146,32 @@ class Pupil:
 
 
 def spread(
-    total: int, weights: Mapping[str, float], rng: random.Random | None = None
+    total: int,
+    weights: Mapping[str, float],
+    rng: random.Random | None = None,
+    carry: dict[str, float] | None = None,
 ) -> dict[str, int]:
-    """``total`` split in proportion to ``weights`` (largest remainder: exact sums; ties
-    broken at random when ``rng`` is given, so no group always gets the odd one)."""
+    """``total`` split in proportion to ``weights`` (largest remainder: exact sums).
+
+    With ``carry``, what each group was under- or over-given is carried to the next split
+    (error diffusion), so totals over many small splits stay proportional too; ties are
+    broken at random when ``rng`` is given.
+    """
     s = sum(weights.values())
-    raw = {k: total * w / s for k, w in weights.items()}
-    out = {k: math.floor(v) for k, v in raw.items()}
+    carry = carry if carry is not None else {}
+    raw = {k: total * w / s + (carry.get(k, 0.0) if w else 0.0) for k, w in weights.items()}
+    out = {k: max(0, math.floor(v)) for k, v in raw.items()}
     tie = {k: rng.random() if rng else 0.0 for k in raw}
-    for k in sorted(raw, key=lambda k: (out[k] - raw[k], tie[k], k))[: total - sum(out.values())]:
+    live = [k for k in raw if weights[k]]
+    while sum(out.values()) < total:  # give to the most under-given
+        k = max(live, key=lambda k: (raw[k] - out[k], tie[k]))
         out[k] += 1
+    while sum(out.values()) > total:  # take from the most over-given
+        k = min((k for k in live if out[k] > 0), key=lambda k: (raw[k] - out[k], tie[k]))
+        out[k] -= 1
+    for k in raw:
+        if weights[k]:
+            carry[k] = raw[k] - out[k]
     return out
 
 
@@ -237,15 +253,18 @@ def roll_cells(s: School) -> dict[str, dict[str, int]]:
     }
 
 
-def pupils_for(s: School, year: int, count: int, rng: random.Random) -> list[Pupil]:
-    """Affected pupils of one school-year: SEN over-represented, all else as the roll."""
+def pupils_for(
+    s: School, year: int, count: int, rng: random.Random, carry: dict[str, dict[str, float]]
+) -> list[Pupil]:
+    """Affected pupils of one school-year: SEN over-represented, all else as the roll
+    (``carry`` holds the trust-wide rounding so far, per characteristic)."""
     cells = roll_cells(s)
     sen_weights = {k: v * {"E": 12, "K": 4, "N": 1}[k] for k, v in cells["sen"].items()}
     quota = {
-        dim: spread(count, cells[dim], rng)
+        dim: spread(count, cells[dim], rng, carry.setdefault(dim, {}))
         for dim in ("fsm", "fsm_ever6", "gender", "ethnicity", "year_group")
     }
-    quota["sen"] = spread(count, sen_weights, rng)
+    quota["sen"] = spread(count, sen_weights, rng, carry.setdefault("sen", {}))
     lists = {dim: [g for g, n in q.items() for _ in range(n)] for dim, q in quota.items()}
     for values in lists.values():
         rng.shuffle(values)
@@ -270,9 +289,15 @@ def _every(i: int, share: float) -> bool:
 
 
 def plan_year(
-    s: School, year: int, ago: int, today: date, rng: random.Random
+    s: School,
+    year: int,
+    ago: int,
+    today: date,
+    rng: random.Random,
+    carry: dict[str, dict[str, float]] | None = None,
 ) -> tuple[list[Pupil], list[Incident]]:
-    """One school's affected pupils and incidents in one academic year (up to yesterday)."""
+    """One school's affected pupils and incidents in one academic year (up to yesterday);
+    pass the same ``carry`` for every school of a year to keep trust totals proportional."""
     every_day = school_days(year)
     days = [d for d in every_day if d < today]
     total = round(s.rate * s.roll / 100 * len(days) / len(every_day))
@@ -280,7 +305,9 @@ def plan_year(
     # secondary (2.5), and a few pupils in special and AP settings account for many.
     repeats = {"primary": 1.6, "secondary": 2.4}.get(s.setting, 4.0)
     n_pupils = min(total, max(1, round(total / repeats))) if total else 0
-    pupils = pupils_for(s, year, n_pupils, rng) if n_pupils else []
+    pupils = (
+        pupils_for(s, year, n_pupils, rng, carry if carry is not None else {}) if n_pupils else []
+    )
     weights = [1 / (k + 1) ** 0.9 for k in range(len(pupils))]  # a long tail of repeats
     # Every affected pupil has at least one incident; the rest follow the long tail.
     order = (

@@ -372,9 +372,10 @@ async def seed_generated(
     planned = plan.schools(schools, rng)
     await _registry(inc, trust, planned, year_list, rng)
     counts = {"schools": len(planned), "pupils": 0, "incidents": 0}
+    carry: dict[int, dict[str, dict[str, float]]] = {year: {} for year in year_list}
     for s in planned:
         for year in year_list:
-            pupils, incidents = plan.plan_year(s, year, current - year, today, rng)
+            pupils, incidents = plan.plan_year(s, year, current - year, today, rng, carry[year])
             await _pupils(inc, notif, trust, pupils)
             async with inc.db.transaction() as ic, notif.db.transaction() as nc:
                 for k, x in enumerate(incidents):
