@@ -46,21 +46,36 @@ DIMENSIONS: dict[str, sa.ColumnElement[Any]] = {
 }
 
 
-async def _dimension(conn: AsyncConnection, q: Query, dim: str) -> list[GroupRow]:
-    col = DIMENSIONS[dim].label("grp")
+async def _affected(
+    conn: AsyncConnection, q: Query
+) -> dict[str, tuple[dict[str, int], dict[str, set[str]]]]:
+    """Incidents and distinct pupils per group of every dimension, in one pass."""
+    cols = [c.label(d) for d, c in DIMENSIONS.items()]
+    rows = await conn.execute(
+        sa.select(f.c.pupil_id, *cols, sa.func.count())
+        .where(incident_cond(q))
+        .group_by(f.c.pupil_id, *cols)
+    )
+    out: dict[str, tuple[dict[str, int], dict[str, set[str]]]] = {d: ({}, {}) for d in DIMENSIONS}
+    for row in rows:
+        pupil, n = row[0], int(row[-1])
+        for d, grp in zip(DIMENSIONS, row[1:-1], strict=True):
+            g = ethnicity_group(grp) if d == "ethnicity" else (grp or "unknown")
+            incidents, pupils = out[d]
+            incidents[g] = incidents.get(g, 0) + n
+            pupils.setdefault(g, set()).add(pupil)
+    return out
+
+
+async def _dimension(
+    conn: AsyncConnection,
+    q: Query,
+    dim: str,
+    incidents: dict[str, int],
+    pupils: dict[str, set[str]],
+) -> list[GroupRow]:
     t = q.threshold
     norm = ethnicity_group if dim == "ethnicity" else (lambda g: g or "unknown")
-    incidents: dict[str, int] = {}
-    pupils: dict[str, set[str]] = {}
-    rows = await conn.execute(
-        sa.select(col, f.c.pupil_id, sa.func.count())
-        .where(incident_cond(q))
-        .group_by(col, f.c.pupil_id)
-    )
-    for grp, pupil_id, n in rows:
-        g = norm(grp)
-        incidents[g] = incidents.get(g, 0) + int(n)
-        pupils.setdefault(g, set()).add(pupil_id)
     roll: dict[str, int] = {}
     for (_, grp), n in (await rolls(conn, q, dim)).items():
         g = norm(grp)
@@ -116,6 +131,7 @@ async def _dimension(conn: AsyncConnection, q: Query, dim: str) -> list[GroupRow
 async def disproportionality(conn: AsyncConnection, q: Query) -> DisproportionalityReport:
     """SEN (E and K against N), FSM now and ever-6, gender, ethnicity group, year group."""
     groups: list[GroupRow] = []
+    affected = await _affected(conn, q)
     for dim in DIMENSIONS:
-        groups += await _dimension(conn, q, dim)
+        groups += await _dimension(conn, q, dim, *affected[dim])
     return DisproportionalityReport(**meta(q), groups=groups)  # type: ignore[arg-type]
