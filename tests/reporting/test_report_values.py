@@ -133,3 +133,38 @@ async def test_schools_summary_and_disproportionality_values(contexts, clients, 
     ).json()["groups"]
     e = next(g for g in gov if g["dimension"] == "sen" and g["group"] == "E")
     assert e["pupils"]["suppressed"] and e["risk_ratio"]["suppressed"] and e["significant"] is None
+
+
+async def test_timeliness_and_periods_use_the_schools_local_day(contexts, clients, token) -> None:
+    from datetime import UTC, datetime
+
+    consume = make_consumer(contexts["reporting"])
+    # 31 Aug 2026 23:30 UTC is 1 Sep 00:30 in London: the new academic year, locally.
+    at = datetime(2026, 8, 31, 23, 30, tzinfo=UTC)
+    body = incident("i-late", at=at, recorded_after=timedelta(hours=47))
+    body["incident"]["local_date"] = "2026-09-01"
+    await consume(envelope("incident.submitted.v1", body, subject="i-late"))
+    # Recorded 2 Sep 22:30 UTC = 23:30 London on 2 Sep: by the end of the next local day.
+    on_time = incident("i-ok", at=at, recorded_after=timedelta(hours=47))
+    on_time["incident"]["local_date"] = "2026-09-01"
+    on_time["incident"]["recorded_at"] = datetime(2026, 9, 2, 22, 30, tzinfo=UTC).isoformat()
+    await consume(envelope("incident.submitted.v1", on_time, subject="i-ok"))
+    # 1 Sep 23:30 UTC is 3 Sep 00:30 London two days later: late.
+    body["incident"]["recorded_at"] = datetime(2026, 9, 2, 23, 30, tzinfo=UTC).isoformat()
+    body["incident"]["revision"] = 2
+    await consume(
+        envelope("incident.amended.v1", {**body, "reason": "r"}, subject="i-late", revision=2)
+    )
+    h = auth(token("trust_lead"))
+    row = (
+        await clients["reporting"].get(
+            "/v1/trusts/TR00001/schools?academic_year=2026/27", headers=h
+        )
+    ).json()["schools"][0]
+    assert row["incidents"]["count"] == 2 and row["late_records"]["count"] == 1
+    last_year = (
+        await clients["reporting"].get(
+            "/v1/trusts/TR00001/summary?academic_year=2025/26", headers=h
+        )
+    ).json()
+    assert last_year["incidents"]["total"]["count"] == 0
