@@ -194,6 +194,24 @@ parent_report_status = sa.Table(
     sa.Index("ix_parent_report_status_trust_id_incident_id", "trust_id", "incident_id"),
 )
 
+# A daily rollup of counted (significant, not voided) incidents, kept by the incident
+# projections: the reports' counts read a few hundred rows per school-year, not every fact.
+incident_day = sa.Table(
+    "incident_day",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("local_date", sa.Date, primary_key=True),
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("setting_type", sa.String(40), nullable=False),
+    sa.Column("incidents", sa.Integer, nullable=False),
+    sa.Column("staff_injuries", sa.Integer, nullable=False),
+    sa.Column("ground_restraint", sa.Integer, nullable=False),
+    sa.Column("pupil_injuries", sa.Integer, nullable=False),
+    sa.Column("late_records", sa.Integer, nullable=False),
+    sa.Index("ix_incident_day_trust_id_local_date", "trust_id", "local_date"),
+)
+
 # Tables a rebuild empties for a trust (everything but the outbox).
 READ_MODEL = (
     "school",
@@ -210,6 +228,7 @@ READ_MODEL = (
     "roll",
     "school_audit",
     "parent_report_status",
+    "incident_day",
 )
 
 tables = add_outbox_tables(metadata)

@@ -82,8 +82,18 @@ async def _apply_revision(
             if values[col] is None:
                 values[col] = getattr(known, col)
     key = {"trust_id": env.trust_id, "incident_id": facts.incident_id}
+    old = (
+        await conn.execute(
+            sa.select(f).where(
+                (f.c.trust_id == env.trust_id) & (f.c.incident_id == facts.incident_id)
+            )
+        )
+    ).first()
     written = await upsert(conn, f, key, values, newer=f.c.revision < facts.revision)
     if written:
+        if old is not None:
+            await roll_up(conn, env.trust_id, old._asdict(), -1)
+        await roll_up(conn, env.trust_id, values, +1)
         s = m.incident_staff
         await conn.execute(
             s.delete().where(
@@ -93,6 +103,40 @@ async def _apply_revision(
         for staff_id in sorted(set(outcomes.staff_ids)):
             await conn.execute(s.insert().values(**key, staff_id=staff_id))
     await _school(conn, env.trust_id, e)
+
+
+def kind_of(intervention_type: str) -> str:
+    """restraint, seclusion or other, as the reports group them."""
+    if intervention_type in ("physical_restraint", "mechanical_restraint"):
+        return "restraint"
+    return "seclusion" if intervention_type == "seclusion" else "other"
+
+
+async def roll_up(conn: AsyncConnection, trust_id: str, fact: dict[str, Any], sign: int) -> None:
+    """Add (or, with sign -1, take away) one fact's share of the daily rollup."""
+    if not fact["significant"] or fact["voided"]:
+        return
+    d = m.incident_day
+    key = {
+        "trust_id": trust_id,
+        "school_urn": fact["school_urn"],
+        "local_date": fact["local_date"],
+        "kind": kind_of(fact["intervention_type"]),
+    }
+    delta = {
+        "incidents": sign,
+        "staff_injuries": sign * fact["staff_injuries"],
+        "ground_restraint": sign * int(fact["ground_restraint"]),
+        "pupil_injuries": sign * int(fact["pupil_injured"]),
+        "late_records": sign * int(fact["recorded_late"]),
+    }
+    cond = sa.and_(*(d.c[k] == v for k, v in key.items()))
+    if (await conn.execute(sa.select(d.c.kind).where(cond))).first() is None:
+        await conn.execute(d.insert().values(**key, setting_type=fact["setting_type"], **delta))
+    else:
+        await conn.execute(d.update().where(cond).values({k: d.c[k] + v for k, v in delta.items()}))
+        # An empty day leaves no row, so the rollup is the same whatever the event order.
+        await conn.execute(d.delete().where(cond & (d.c.incidents == 0)))
 
 
 async def apply_incident(conn: AsyncConnection, env: EventEnvelope) -> None:

@@ -13,8 +13,9 @@ from services.reporting import models as m
 from services.reporting import statistics as st
 from services.reporting.disclosure import Count, share_of, stat, suppress_column
 from services.reporting.queries.base import (
-    SECLUSION,
     Query,
+    d,
+    day_cond,
     f,
     incident_cond,
     rolls,
@@ -31,19 +32,23 @@ def _int(col: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
 
 
 async def incident_columns(conn: AsyncConnection, q: Query) -> dict[str, dict[str, int]]:
-    """Per school: incidents, seclusion, ground restraint, injuries, late records."""
+    """Per school: incidents, seclusion, ground restraint, injuries, late records (rollup)."""
+
+    def total(col: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(col), 0)
+
     rows = await conn.execute(
         sa.select(
-            f.c.school_urn,
-            sa.func.count(),
-            _int(f.c.intervention_type.in_(SECLUSION)),
-            _int(f.c.ground_restraint),
-            _int(f.c.pupil_injured),
-            sa.func.coalesce(sa.func.sum(f.c.staff_injuries), 0),
-            _int(f.c.recorded_late),
+            d.c.school_urn,
+            total(d.c.incidents),
+            total(sa.case((d.c.kind == "seclusion", d.c.incidents), else_=0)),
+            total(d.c.ground_restraint),
+            total(d.c.pupil_injuries),
+            total(d.c.staff_injuries),
+            total(d.c.late_records),
         )
-        .where(incident_cond(q))
-        .group_by(f.c.school_urn)
+        .where(day_cond(q))
+        .group_by(d.c.school_urn)
     )
     return {r[0]: dict(zip(COLUMNS, (int(x) for x in r[1:]), strict=True)) for r in rows}
 
