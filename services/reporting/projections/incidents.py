@@ -20,9 +20,6 @@ from shared.events.payloads import (
     PracticeFlaggedV1,
 )
 
-# Characteristics an incident may lack that a pupil.updated event can supply.
-FILLABLE = ("year_group", "gender", "fsm_eligible", "fsm_ever6", "ethnicity")
-
 
 async def _school(conn: AsyncConnection, trust_id: str, e: IncidentSubmittedV1) -> None:
     await upsert(
@@ -70,17 +67,6 @@ async def _apply_revision(
         "recorded_late": facts.recorded_at.astimezone(ZoneInfo(e.school.timezone)).date()
         > date.fromisoformat(facts.local_date) + timedelta(days=1),
     }
-    known = (
-        await conn.execute(
-            sa.select(m.pupil).where(
-                (m.pupil.c.trust_id == env.trust_id) & (m.pupil.c.pupil_id == pupil.pupil_id)
-            )
-        )
-    ).first()
-    if known is not None:
-        for col in FILLABLE:
-            if values[col] is None:
-                values[col] = getattr(known, col)
     key = {"trust_id": env.trust_id, "incident_id": facts.incident_id}
     old = (
         await conn.execute(

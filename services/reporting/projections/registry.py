@@ -7,7 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting.projections.common import claim_revision, upsert
-from services.reporting.projections.incidents import FILLABLE
 from shared.events.envelope import EventEnvelope
 from shared.events.payloads import (
     PupilUpdatedV1,
@@ -33,19 +32,13 @@ async def apply_school_registered(conn: AsyncConnection, env: EventEnvelope) -> 
 
 
 async def apply_pupil_updated(conn: AsyncConnection, env: EventEnvelope) -> None:
-    """A pupil's characteristics; they fill what an incident left unknown."""
+    """A pupil's latest characteristics (the reports use them where an incident left one
+    unknown, joined at query time, so the order of events does not matter)."""
     e = PupilUpdatedV1.model_validate(env.payload)
     if not await claim_revision(conn, env.trust_id, "pupil", e.pupil_id, env.subject_revision):
         return
     values = e.model_dump(exclude={"pupil_id"})
     await upsert(conn, m.pupil, {"trust_id": env.trust_id, "pupil_id": e.pupil_id}, values)
-    f = m.incident_fact
-    mine = (f.c.trust_id == env.trust_id) & (f.c.pupil_id == e.pupil_id)
-    for col in FILLABLE:
-        if values[col] is not None:
-            await conn.execute(
-                f.update().where(mine & f.c[col].is_(None)).values({col: values[col]})
-            )
 
 
 async def apply_staff_updated(conn: AsyncConnection, env: EventEnvelope) -> None:

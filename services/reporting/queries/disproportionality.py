@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.reporting import models as m
 from services.reporting import statistics as st
 from services.reporting.disclosure import HIDDEN, Stat, small, stat, suppress_column
 from services.reporting.queries.base import Query, f, incident_cond, rolls
@@ -36,13 +37,21 @@ def _yes_no(col: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
     return sa.case((col.is_(None), "unknown"), (col, "yes"), else_="no")
 
 
+p = m.pupil
+
+
+def _known(col: str) -> sa.ColumnElement[Any]:
+    """As at the incident; where the record left it unknown, the pupil's latest value."""
+    return sa.func.coalesce(f.c[col], p.c[col])
+
+
 DIMENSIONS: dict[str, sa.ColumnElement[Any]] = {
     "sen": f.c.sen_provision,
-    "fsm": _yes_no(f.c.fsm_eligible),
-    "fsm_ever6": _yes_no(f.c.fsm_ever6),
-    "gender": sa.func.coalesce(f.c.gender, "unknown"),
-    "ethnicity": f.c.ethnicity,
-    "year_group": sa.func.coalesce(f.c.year_group, "unknown"),
+    "fsm": _yes_no(_known("fsm_eligible")),
+    "fsm_ever6": _yes_no(_known("fsm_ever6")),
+    "gender": sa.func.coalesce(_known("gender"), "unknown"),
+    "ethnicity": _known("ethnicity"),
+    "year_group": sa.func.coalesce(_known("year_group"), "unknown"),
 }
 
 
@@ -53,6 +62,9 @@ async def _affected(
     cols = [c.label(d) for d, c in DIMENSIONS.items()]
     rows = await conn.execute(
         sa.select(f.c.pupil_id, *cols, sa.func.count())
+        .select_from(
+            f.outerjoin(p, (p.c.trust_id == f.c.trust_id) & (p.c.pupil_id == f.c.pupil_id))
+        )
         .where(incident_cond(q))
         .group_by(f.c.pupil_id, *cols)
     )
