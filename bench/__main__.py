@@ -101,6 +101,17 @@ SELECT trust_id, school_urn, local_date,
 FROM incident_fact
 WHERE trust_id = ANY(CAST(:trusts AS text[])) AND significant AND NOT voided
 GROUP BY trust_id, school_urn, local_date, kind;
+INSERT INTO pupil_year (trust_id, academic_year, school_urn, pupil_id, characteristics,
+    setting_type, sen_provision, year_group, gender, fsm_eligible, fsm_ever6, ethnicity, incidents)
+SELECT trust_id, 2026, school_urn, pupil_id,
+       concat_ws('|', sen_provision, year_group, gender, fsm_eligible::text, fsm_ever6::text,
+                 ethnicity),
+       min(setting_type), sen_provision, year_group, gender, fsm_eligible, fsm_ever6, ethnicity,
+       count(*)
+FROM incident_fact
+WHERE trust_id = ANY(CAST(:trusts AS text[])) AND significant AND NOT voided
+GROUP BY trust_id, school_urn, pupil_id, sen_provision, year_group, gender, fsm_eligible,
+         fsm_ever6, ethnicity;
 INSERT INTO trust_state (trust_id, vocabulary_version, last_event_at)
 SELECT t, 1, TIMESTAMPTZ '2026-11-27 10:00+00' FROM unnest(CAST(:trusts AS text[])) t;
 """

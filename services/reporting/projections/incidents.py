@@ -79,7 +79,9 @@ async def _apply_revision(
     if written:
         if old is not None:
             await roll_up(conn, env.trust_id, old._asdict(), -1)
+            await roll_up_pupil(conn, env.trust_id, old._asdict(), -1)
         await roll_up(conn, env.trust_id, values, +1)
+        await roll_up_pupil(conn, env.trust_id, {**values, **key}, +1)
         s = m.incident_staff
         await conn.execute(
             s.delete().where(
@@ -123,6 +125,42 @@ async def roll_up(conn: AsyncConnection, trust_id: str, fact: dict[str, Any], si
         await conn.execute(d.update().where(cond).values({k: d.c[k] + v for k, v in delta.items()}))
         # An empty day leaves no row, so the rollup is the same whatever the event order.
         await conn.execute(d.delete().where(cond & (d.c.incidents == 0)))
+
+
+CHARACTERISTICS = (
+    "sen_provision",
+    "year_group",
+    "gender",
+    "fsm_eligible",
+    "fsm_ever6",
+    "ethnicity",
+)
+
+
+async def roll_up_pupil(
+    conn: AsyncConnection, trust_id: str, fact: dict[str, Any], sign: int
+) -> None:
+    """Add (or take away) one fact from its pupil's academic-year row."""
+    if not fact["significant"] or fact["voided"]:
+        return
+    p = m.pupil_year
+    day = fact["local_date"]
+    chars = {c: fact[c] for c in CHARACTERISTICS}
+    key = {
+        "trust_id": trust_id,
+        "academic_year": day.year if day.month >= 9 else day.year - 1,
+        "school_urn": fact["school_urn"],
+        "pupil_id": fact["pupil_id"],
+        "characteristics": "|".join("" if v is None else str(v) for v in chars.values()),
+    }
+    cond = sa.and_(*(p.c[k] == v for k, v in key.items()))
+    if (await conn.execute(sa.select(p.c.incidents).where(cond))).first() is None:
+        await conn.execute(
+            p.insert().values(**key, **chars, setting_type=fact["setting_type"], incidents=sign)
+        )
+    else:
+        await conn.execute(p.update().where(cond).values(incidents=p.c.incidents + sign))
+        await conn.execute(p.delete().where(cond & (p.c.incidents == 0)))
 
 
 async def apply_incident(conn: AsyncConnection, env: EventEnvelope) -> None:

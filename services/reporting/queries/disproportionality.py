@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting import models as m
 from services.reporting import statistics as st
 from services.reporting.disclosure import HIDDEN, Stat, small, stat, suppress_column
-from services.reporting.queries.base import Query, f, incident_cond, rolls
+from services.reporting.queries.base import Query, f, incident_cond, rolls, school_cond
 from services.reporting.queries.summary import meta
 from services.reporting.schemas_analysis import DisproportionalityReport, GroupRow
 
@@ -38,29 +38,47 @@ def _yes_no(col: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
 
 
 p = m.pupil
+y = m.pupil_year
 
 
-def _known(col: str) -> sa.ColumnElement[Any]:
-    """As at the incident; where the record left it unknown, the pupil's latest value."""
-    return sa.func.coalesce(f.c[col], p.c[col])
+def dimensions(t: sa.Table) -> dict[str, sa.ColumnElement[Any]]:
+    """Each characteristic as at the incident (from facts or the pupil-year rollup); where
+    the record left it unknown, the pupil's latest value."""
+
+    def known(col: str) -> sa.ColumnElement[Any]:
+        return sa.func.coalesce(t.c[col], p.c[col])
+
+    return {
+        "sen": t.c.sen_provision,
+        "fsm": _yes_no(known("fsm_eligible")),
+        "fsm_ever6": _yes_no(known("fsm_ever6")),
+        "gender": sa.func.coalesce(known("gender"), "unknown"),
+        "ethnicity": known("ethnicity"),
+        "year_group": sa.func.coalesce(known("year_group"), "unknown"),
+    }
 
 
-DIMENSIONS: dict[str, sa.ColumnElement[Any]] = {
-    "sen": f.c.sen_provision,
-    "fsm": _yes_no(_known("fsm_eligible")),
-    "fsm_ever6": _yes_no(_known("fsm_ever6")),
-    "gender": sa.func.coalesce(_known("gender"), "unknown"),
-    "ethnicity": _known("ethnicity"),
-    "year_group": sa.func.coalesce(_known("year_group"), "unknown"),
-}
+DIMENSIONS = tuple(dimensions(f))
 
 
-async def _affected(
-    conn: AsyncConnection, q: Query
-) -> dict[str, tuple[dict[str, int], dict[str, set[str]]]]:
-    """Incidents and distinct pupils per group of every dimension, in one pass."""
-    cols = [c.label(d) for d, c in DIMENSIONS.items()]
-    rows = await conn.execute(
+def _source(q: Query) -> sa.Select[Any]:
+    """Per pupil and characteristics, incidents: a whole academic year reads the rollup."""
+    if q.period.kind == "academic_year":
+        cols = [c.label(d) for d, c in dimensions(y).items()]
+        cond = (y.c.trust_id == q.trust_id) & (y.c.academic_year == q.period.academic_year)
+        cond = cond & school_cond(q, y.c.school_urn)
+        if q.setting_type:
+            cond = cond & (y.c.setting_type == q.setting_type)
+        return (
+            sa.select(y.c.pupil_id, *cols, sa.func.sum(y.c.incidents))
+            .select_from(
+                y.outerjoin(p, (p.c.trust_id == y.c.trust_id) & (p.c.pupil_id == y.c.pupil_id))
+            )
+            .where(cond)
+            .group_by(y.c.pupil_id, *cols)
+        )
+    cols = [c.label(d) for d, c in dimensions(f).items()]
+    return (
         sa.select(f.c.pupil_id, *cols, sa.func.count())
         .select_from(
             f.outerjoin(p, (p.c.trust_id == f.c.trust_id) & (p.c.pupil_id == f.c.pupil_id))
@@ -68,8 +86,14 @@ async def _affected(
         .where(incident_cond(q))
         .group_by(f.c.pupil_id, *cols)
     )
+
+
+async def _affected(
+    conn: AsyncConnection, q: Query
+) -> dict[str, tuple[dict[str, int], dict[str, set[str]]]]:
+    """Incidents and distinct pupils per group of every dimension, in one pass."""
     out: dict[str, tuple[dict[str, int], dict[str, set[str]]]] = {d: ({}, {}) for d in DIMENSIONS}
-    for row in rows:
+    for row in await conn.execute(_source(q)):
         pupil, n = row[0], int(row[-1])
         for d, grp in zip(DIMENSIONS, row[1:-1], strict=True):
             g = ethnicity_group(grp) if d == "ethnicity" else (grp or "unknown")

@@ -36,6 +36,22 @@ def upgrade() -> None:
     with op.batch_alter_table('incident_day', schema=None) as batch_op:
         batch_op.create_index('ix_incident_day_trust_id_local_date', ['trust_id', 'local_date'], unique=False)
 
+    op.create_table('pupil_year',
+    sa.Column('trust_id', sa.String(length=7), nullable=False),
+    sa.Column('academic_year', sa.Integer(), nullable=False),
+    sa.Column('school_urn', sa.String(length=6), nullable=False),
+    sa.Column('pupil_id', sa.String(length=36), nullable=False),
+    sa.Column('characteristics', sa.String(length=80), nullable=False),
+    sa.Column('setting_type', sa.String(length=40), nullable=False),
+    sa.Column('sen_provision', sa.String(length=1), nullable=False),
+    sa.Column('year_group', sa.String(length=2), nullable=True),
+    sa.Column('gender', sa.String(length=1), nullable=True),
+    sa.Column('fsm_eligible', sa.Boolean(), nullable=True),
+    sa.Column('fsm_ever6', sa.Boolean(), nullable=True),
+    sa.Column('ethnicity', sa.String(length=4), nullable=True),
+    sa.Column('incidents', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('trust_id', 'academic_year', 'school_urn', 'pupil_id', 'characteristics', name=op.f('pk_pupil_year'))
+    )
     op.create_table('incident_review',
     sa.Column('trust_id', sa.String(length=7), nullable=False),
     sa.Column('incident_id', sa.String(length=36), nullable=False),
@@ -186,6 +202,7 @@ def downgrade() -> None:
     op.drop_table('parent_report_status')
     op.drop_table('incident_staff')
     op.drop_table('incident_review')
+    op.drop_table('pupil_year')
     with op.batch_alter_table('incident_day', schema=None) as batch_op:
         batch_op.drop_index('ix_incident_day_trust_id_local_date')
 
