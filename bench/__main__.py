@@ -68,8 +68,11 @@ SELECT t, t || '-' || i, 1, lpad((100000 + 1 + i % :schools)::text, 6, '0'),
        DATE '2026-09-01' + (i % 85),
        (ARRAY['physical_restraint','seclusion','reasonable_force','physical_restraint'])[1 + i % 4],
        true, true, TIMESTAMPTZ '2026-09-01 11:00+00' + ((i % 85) || ' days')::interval,
-       (ARRAY['E','K','N','N','N'])[1 + i % 5], (ARRAY['7','8'])[1 + i % 2],
-       (ARRAY['F','M'])[1 + i % 2], i % 4 = 0, (ARRAY['WBRI','ABAN'])[1 + i % 2], i % 3 = 0,
+       -- a pupil's characteristics follow the pupil, not the incident
+       (ARRAY['E','K','N','N','N'])[1 + (i * 7919 % :pupils) % 5],
+       (ARRAY['7','8'])[1 + (i * 7919 % :pupils) % 2],
+       (ARRAY['F','M'])[1 + (i * 7919 % :pupils) % 3 % 2], (i * 7919 % :pupils) % 4 = 0,
+       (ARRAY['WBRI','ABAN'])[1 + (i * 7919 % :pupils) % 7 % 2], (i * 7919 % :pupils) % 3 = 0,
        'hold', 1, 'mis', i % 20 = 0, (i % 15 = 0)::int, i % 13 = 0, false, i % 50 = 0
 FROM unnest(CAST(:trusts AS text[])) t, generate_series(1, :per_trust) i;
 INSERT INTO parent_report_status (trust_id, report_id, incident_id, school_urn,
