@@ -177,6 +177,14 @@ async def test_governor_never_sees_a_small_count_or_a_pupil(seeded, clients, tok
                     continue
                 assert not 1 <= value <= 4, (path, value)
         assert audit(seen) == []
+        # Each setting type has 3 incidents here: no rate that would give the count back.
+        for f in seen["outliers"]["funnels"]:
+            if f["metric"] == "incidents":
+                assert f["target_rate"] is None and f["expected"] is None
+            else:  # no seclusion in some types: a zero is shown, it reveals nothing small
+                assert f["target_rate"] in (None, 0.0)
+        for row in seen["schools"]["schools"]:
+            assert row["peer_rate"]["suppressed"]
     # The audit can fail: a lone withheld kind beside a shown total is recovered.
     lead_view = await lead_as_governor_shape(clients, token)
     lead_view["summary"]["incidents"]["seclusion"] = {"count": None, "suppressed": True}

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting import statistics as st
-from services.reporting.disclosure import stat, suppress_column
+from services.reporting.disclosure import small, stat, suppress_column
 from services.reporting.queries.base import Query, f, incident_cond, rolls, schools_in_scope
 from services.reporting.queries.schools import incident_columns
 from services.reporting.queries.summary import like_for_like, meta, rolls_by_school
@@ -76,6 +76,9 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
             peers = by_type[s.setting_type]
             n_roll = roll.get(s.urn, 0)
             target = peers[metric] / peers["roll"] if peers["roll"] else None
+            if small(peers[metric], t):
+                # The type's rate times its roll would give back a small count.
+                target = None
             row = FunnelRow(
                 school_urn=s.urn,
                 name=s.name,

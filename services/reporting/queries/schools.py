@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting import statistics as st
-from services.reporting.disclosure import Count, share_of, stat, suppress_column
+from services.reporting.disclosure import HIDDEN, Count, share_of, small, stat, suppress_column
 from services.reporting.queries.base import (
     Query,
     d,
@@ -212,7 +212,7 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
                     cols["incidents"][i],
                     roll_cells[i],
                 ),
-                peer_rate=stat(st.rate_per_100(peer_n, peer_r)),
+                peer_rate=HIDDEN if small(peer_n, t) else stat(st.rate_per_100(peer_n, peer_r)),
                 seclusion=cols["seclusion"][i],
                 seclusion_share=_share(
                     n.get("seclusion", 0),
