@@ -161,26 +161,58 @@ def token(
 
 
 @seed_app.command("demo")
-def seed_demo() -> None:
-    """Seed the demo trust TR00001 into the configured databases (once)."""
-    from services import catalog, demo
+def seed_demo(
+    schools: Annotated[int, typer.Option(min=6, max=200, help="Schools in the trust")] = 12,
+    years: Annotated[int, typer.Option(min=1, max=10, help="Past academic years")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same trust)")] = 1,
+    trust: Annotated[str, typer.Option(help="DfE trust reference")] = "TR00001",
+) -> None:
+    """Generate a realistic demo trust with planted patterns (historic: sends nothing).
+
+    The history runs from September, ``years`` academic years ago, to yesterday; the
+    events are then relayed to reporting (and notifications, which sends nothing for
+    historic records), as embedded mode would.
+    """
+    from services import catalog, demo_seed
+    from services.workers import consumer_handler, provider_for
+    from shared.bus.embedded import EmbeddedBus
+    from shared.outbox.relay import Relay
 
     settings = _settings()
 
     async def _run() -> None:
-        inc = catalog.context("incidents", settings)
-        notif = catalog.context("notifications", settings)
+        ctxs = {name: catalog.context(name, settings) for name in SERVICES}
         try:
-            for ctx in (inc, notif):
+            for ctx in ctxs.values():
                 await catalog.migrate(ctx)
-            if await demo.seed_incidents(inc):
-                n = await demo.seed_notifications(notif)
-                typer.echo(f"seeded {demo.DEMO_TRUST} with {n} parent contacts")
-            else:
-                typer.echo(f"{demo.DEMO_TRUST} is already seeded")
+            counts = await demo_seed.seed_generated(
+                ctxs["incidents"],
+                ctxs["notifications"],
+                trust=trust,
+                schools=schools,
+                years=years,
+                seed=seed,
+            )
+            if counts is None:
+                typer.echo(f"{trust} is already seeded")
+                return
+            bus = EmbeddedBus()
+            provider = provider_for(settings)
+            for consumer in ("notifications", "reporting"):
+                bus.subscribe(consumer, consumer_handler(ctxs[consumer], provider))
+            relays = [
+                Relay(name, ctxs[name].db, catalog.SPECS[name].outbox, bus)
+                for name in ("incidents", "notifications")
+            ]
+            while sum([await r.drain() for r in relays]):
+                pass
+            typer.echo(
+                f"seeded {trust}: {counts['schools']} schools, {counts['pupils']} pupils, "
+                f"{counts['incidents']} incidents"
+            )
         finally:
-            await inc.db.dispose()
-            await notif.db.dispose()
+            for ctx in ctxs.values():
+                await ctx.db.dispose()
 
     asyncio.run(_run())
 

@@ -37,7 +37,11 @@ def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
         for k, v in value.items():
             _flatten(v, f"{prefix}.{k}" if prefix else k, out)
     elif isinstance(value, list):
-        out[prefix] = ";".join(str(v) for v in value)
+        if all(not isinstance(v, (dict, list)) for v in value):
+            out[prefix] = ";".join(str(v) for v in value)
+        else:
+            for i, v in enumerate(value):
+                _flatten(v, f"{prefix}.{i}", out)
     else:
         out[prefix] = "" if value is None else value
 

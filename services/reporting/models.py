@@ -197,6 +197,44 @@ parent_report_status = sa.Table(
     sa.Index("ix_parent_report_status_trust_id_incident_id", "trust_id", "incident_id"),
 )
 
+# A daily rollup of counted (significant, not voided) incidents, kept by the incident
+# projections: the reports' counts read a few hundred rows per school-year, not every fact.
+incident_day = sa.Table(
+    "incident_day",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("local_date", sa.Date, primary_key=True),
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("setting_type", sa.String(40), nullable=False),
+    sa.Column("incidents", sa.Integer, nullable=False),
+    sa.Column("staff_injuries", sa.Integer, nullable=False),
+    sa.Column("ground_restraint", sa.Integer, nullable=False),
+    sa.Column("pupil_injuries", sa.Integer, nullable=False),
+    sa.Column("late_records", sa.Integer, nullable=False),
+    sa.Index("ix_incident_day_trust_id_local_date", "trust_id", "local_date"),
+)
+
+# Counted incidents per pupil per academic year, by the characteristics the records gave:
+# disproportionality over a whole year reads one row per pupil, not every fact.
+pupil_year = sa.Table(
+    "pupil_year",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("academic_year", sa.Integer, primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("pupil_id", sa.String(36), primary_key=True),
+    sa.Column("characteristics", sa.String(80), primary_key=True),
+    sa.Column("setting_type", sa.String(40), nullable=False),
+    sa.Column("sen_provision", sa.String(1), nullable=False),
+    sa.Column("year_group", sa.String(2)),
+    sa.Column("gender", sa.String(1)),
+    sa.Column("fsm_eligible", sa.Boolean),
+    sa.Column("fsm_ever6", sa.Boolean),
+    sa.Column("ethnicity", sa.String(4)),
+    sa.Column("incidents", sa.Integer, nullable=False),
+)
+
 # Tables a rebuild empties for a trust (everything but the outbox).
 READ_MODEL = (
     "school",
@@ -213,6 +251,8 @@ READ_MODEL = (
     "roll",
     "school_audit",
     "parent_report_status",
+    "incident_day",
+    "pupil_year",
 )
 
 tables = add_outbox_tables(metadata)

@@ -47,10 +47,10 @@ class FunnelRow(BaseModel):
     expected: float | None = Field(description="Setting-type rate times the school's roll")
     rate: Stat = Field(description="Per 100 on roll")
     target_rate: float | None = Field(description="The setting type's rate per 100 on roll")
-    lower_95: int | None
-    upper_95: int | None
-    lower_99_8: int | None
-    upper_99_8: int | None
+    lower_95: float | None = Field(description="Limits as rates per 100 on roll")
+    upper_95: float | None
+    lower_99_8: float | None
+    upper_99_8: float | None
     position_95: str | None = Field(description="below, within or above")
     position_99_8: str | None
 

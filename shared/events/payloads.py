@@ -235,6 +235,9 @@ class StaffUpdatedV1(_Payload):
     escalation_roles: list[Literal["dsl", "head", "trust_lead"]] = Field(
         default_factory=list, description="Alerted to phone parents when a report is at risk"
     )
+    requires_training: bool = Field(
+        default=True, description="May use restrictive interventions, so must be trained"
+    )
 
 
 class TrainingRecordedV1(_Payload):

@@ -103,27 +103,30 @@ def report_event(
     """A parent-report event payload as notifications emits it."""
     base: dict[str, Any] = {"report_id": report_id, "incident_id": incident_id, "pupil_id": "p-1"}
     at = kw.pop("at", T0 + timedelta(minutes=30))
+    occurred = kw.pop("occurred", T0)
     if kind == "sent":
         base |= {
             "channel": "email",
             "provider": "notify",
             "sent_at": at.isoformat(),
-            "incident_occurred_at": T0.isoformat(),
+            "incident_occurred_at": occurred.isoformat(),
         }
     elif kind == "delivered":
         base |= {
             "channel": "email",
             "provider": "notify",
             "delivered_at": at.isoformat(),
-            "incident_occurred_at": T0.isoformat(),
+            "incident_occurred_at": occurred.isoformat(),
         }
     elif kind == "completed":
         base |= {
             "standard": kw.pop("standard", "met"),
-            "incident_occurred_at": T0.isoformat(),
-            "local_date": T0.date().isoformat(),
+            "incident_occurred_at": occurred.isoformat(),
+            "local_date": occurred.date().isoformat(),
             "completed_at": at.isoformat(),
         }
+    elif kind == "withheld":
+        base |= {"withheld_at": at.isoformat(), "local_authority_required": False}
     base.update(kw)
     return base
 
@@ -133,3 +136,35 @@ def roll(
 ) -> dict[str, Any]:
     """A roll.updated payload as the incidents registry emits it."""
     return {"school_urn": school, "academic_year": year, "total": total, "counts": counts}
+
+
+def flagged(incident_id: str, code: str, at: Any = T0, pupil: str = "p-1") -> dict[str, Any]:
+    """A practice.flagged payload as the incidents rules emit it."""
+    return {
+        "incident_id": incident_id,
+        "revision": 1,
+        "pupil_id": pupil,
+        "occurred_at": at.isoformat(),
+        "local_date": at.date().isoformat(),
+        "setting_type": "primary",
+        "severity": "serious",
+        "flags": [{"code": code, "severity": "serious", "detail": code.replace("_", " ")}],
+    }
+
+
+def staff(ref: str, school: str = "100001") -> dict[str, Any]:
+    """A staff.updated payload (no names, no contacts)."""
+    return {"school_urn": school, "staff_ref": ref}
+
+
+def training(ref: str, completed: str, expires: str, school: str = "100001") -> dict[str, Any]:
+    """A training.recorded payload."""
+    return {
+        "school_urn": school,
+        "staff_ref": ref,
+        "provider": "PRICE",
+        "course": "Positive handling",
+        "techniques": [],
+        "completed_date": completed,
+        "expiry_date": expires,
+    }

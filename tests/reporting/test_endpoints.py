@@ -88,3 +88,18 @@ async def test_scope_roles_and_filters(clients, token, embedded):
         headers=lead,
     )
     assert sum(p["value"]["count"] for p in weeks.json()["points"]) == 12
+
+
+async def test_summary_csv_is_one_row_with_every_figure(clients, token, embedded):
+    await embedded.pump()
+    r = await clients["reporting"].get(
+        "/v1/trusts/TR00001/summary",
+        headers={**auth(token("governor")), "Accept": "text/csv"},
+    )
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["incidents.total"] == "12" and row["period.label"] == "2026/27"
+    assert row["schools.0.school_urn"] == "100001"
+    # Withheld cells are empty, flagged in their own column, never a small number.
+    assert row["incidents.seclusion"] == "" and row["incidents.seclusion.suppressed"] == "True"

@@ -39,6 +39,12 @@ def stream(trust: str) -> list:
             subject="p-1",
         ),
         e(
+            "pupil.updated.v1",
+            {"pupil_id": "p-1", "school_urn": "100001", "sen_provision": "K", "fsm_ever6": False},
+            subject="p-1",
+            revision=2,
+        ),
+        e(
             "roll.updated.v1",
             roll(total=300),
             subject="100001:2026",
@@ -87,7 +93,7 @@ async def dump(conn, trust: str) -> dict[str, list]:
     return out
 
 
-async def test_any_order_and_repeats_give_the_same_read_model(contexts) -> None:
+async def test_any_order_and_repeats_give_the_same_read_model(contexts, clients, token) -> None:
     ctx = contexts["reporting"]
     consume = make_consumer(ctx)
     forward, backward = stream("TR00001"), stream("TR00002")
@@ -107,7 +113,12 @@ async def test_any_order_and_repeats_give_the_same_read_model(contexts) -> None:
             )
         ).one()
         assert (row.revision, row.intervention_type, row.staff_injuries) == (2, "seclusion", 2)
-        assert row.fsm_ever6 is True  # filled from pupil.updated, whichever came first
+        assert row.fsm_ever6 is None  # as the record left it; the pupil's latest is joined
+        p = m.pupil
+        ever6 = (
+            await conn.execute(sa.select(p.c.fsm_ever6).where(p.c.trust_id == "TR00002"))
+        ).scalar_one()
+        assert ever6 is False  # revision 2 wins though it arrived first
         voided = (
             await conn.execute(
                 sa.select(f.c.voided).where(
@@ -121,3 +132,10 @@ async def test_any_order_and_repeats_give_the_same_read_model(contexts) -> None:
         s = m.parent_report_status
         pr = (await conn.execute(sa.select(s).where(s.c.trust_id == "TR00002"))).one()
         assert pr.outcome == "met" and pr.first_delivered_at == T0 + timedelta(minutes=31)
+    for trust in ("TR00001", "TR00002"):
+        r = await clients["reporting"].get(
+            f"/v1/trusts/{trust}/disproportionality",
+            headers={"Authorization": f"Bearer {token('trust_lead', trust=trust)}"},
+        )
+        groups = {(g["dimension"], g["group"]): g for g in r.json()["groups"]}
+        assert groups[("fsm_ever6", "no")]["incidents"]["count"] == 1  # i-2 is voided

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting.projections.common import claim_revision, upsert
-from services.reporting.projections.incidents import FILLABLE, staff_key
+from services.reporting.projections.incidents import staff_key
 from shared.events.envelope import EventEnvelope
 from shared.events.payloads import (
     PupilUpdatedV1,
@@ -37,7 +37,8 @@ async def apply_school_registered(conn: AsyncConnection, env: EventEnvelope) -> 
 
 
 async def apply_pupil_updated(conn: AsyncConnection, env: EventEnvelope) -> None:
-    """A pupil's characteristics; they fill what an incident left unknown."""
+    """A pupil's latest characteristics (the reports use them where an incident left one
+    unknown, joined at query time, so the order of events does not matter)."""
     e = PupilUpdatedV1.model_validate(env.payload)
     pid = e.pupil.pupil_id
     if not await claim_revision(conn, env.trust_id, "pupil", pid, env.subject_revision):
@@ -52,13 +53,6 @@ async def apply_pupil_updated(conn: AsyncConnection, env: EventEnvelope) -> None
         "ethnicity": e.pupil.ethnicity,
     }
     await upsert(conn, m.pupil, {"trust_id": env.trust_id, "pupil_id": pid}, values)
-    f = m.incident_fact
-    mine = (f.c.trust_id == env.trust_id) & (f.c.pupil_id == pid)
-    for col in FILLABLE:
-        if values[col] is not None:
-            await conn.execute(
-                f.update().where(mine & f.c[col].is_(None)).values({col: values[col]})
-            )
 
 
 async def apply_staff_updated(conn: AsyncConnection, env: EventEnvelope) -> None:
@@ -71,7 +65,7 @@ async def apply_staff_updated(conn: AsyncConnection, env: EventEnvelope) -> None
         conn,
         m.staff,
         {"trust_id": env.trust_id, "staff_id": sid},
-        {"school_urn": e.school_urn, "requires_training": True, "active": True},
+        {"school_urn": e.school_urn, "requires_training": e.requires_training, "active": True},
     )
 
 

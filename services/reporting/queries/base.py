@@ -127,6 +127,24 @@ def incident_cond(
     return cond
 
 
+d = m.incident_day
+
+
+def day_cond(
+    q: Query, first: date | None = None, last: date | None = None
+) -> sa.ColumnElement[bool]:
+    """The daily rollup rows of the caller's schools in the period (or the dates given)."""
+    cond = (
+        (d.c.trust_id == q.trust_id)
+        & (d.c.local_date >= (first or q.period.from_date))
+        & (d.c.local_date <= (last or q.period.to_date))
+        & school_cond(q, d.c.school_urn)
+    )
+    if q.setting_type:
+        cond = cond & (d.c.setting_type == q.setting_type)
+    return cond
+
+
 def kind_of() -> sa.ColumnElement[str]:
     """restraint, seclusion or other (reasonable force and the rest)."""
     return sa.case(

@@ -7,9 +7,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.reporting import models as m
 from services.reporting import statistics as st
 from services.reporting.disclosure import HIDDEN, Stat, small, stat, suppress_column
-from services.reporting.queries.base import Query, f, incident_cond, rolls
+from services.reporting.queries.base import Query, f, incident_cond, rolls, school_cond
 from services.reporting.queries.summary import meta
 from services.reporting.schemas_analysis import DisproportionalityReport, GroupRow
 
@@ -36,31 +37,81 @@ def _yes_no(col: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
     return sa.case((col.is_(None), "unknown"), (col, "yes"), else_="no")
 
 
-DIMENSIONS: dict[str, sa.ColumnElement[Any]] = {
-    "sen": f.c.sen_provision,
-    "fsm": _yes_no(f.c.fsm_eligible),
-    "fsm_ever6": _yes_no(f.c.fsm_ever6),
-    "gender": sa.func.coalesce(f.c.gender, "unknown"),
-    "ethnicity": f.c.ethnicity,
-    "year_group": sa.func.coalesce(f.c.year_group, "unknown"),
-}
+p = m.pupil
+y = m.pupil_year
 
 
-async def _dimension(conn: AsyncConnection, q: Query, dim: str) -> list[GroupRow]:
-    col = DIMENSIONS[dim].label("grp")
+def dimensions(t: sa.Table) -> dict[str, sa.ColumnElement[Any]]:
+    """Each characteristic as at the incident (from facts or the pupil-year rollup); where
+    the record left it unknown, the pupil's latest value."""
+
+    def known(col: str) -> sa.ColumnElement[Any]:
+        return sa.func.coalesce(t.c[col], p.c[col])
+
+    return {
+        "sen": t.c.sen_provision,
+        "fsm": _yes_no(known("fsm_eligible")),
+        "fsm_ever6": _yes_no(known("fsm_ever6")),
+        "gender": sa.func.coalesce(known("gender"), "unknown"),
+        "ethnicity": known("ethnicity"),
+        "year_group": sa.func.coalesce(known("year_group"), "unknown"),
+    }
+
+
+DIMENSIONS = tuple(dimensions(f))
+
+
+def _source(q: Query) -> sa.Select[Any]:
+    """Per pupil and characteristics, incidents: a whole academic year reads the rollup."""
+    if q.period.kind == "academic_year":
+        cols = [c.label(d) for d, c in dimensions(y).items()]
+        cond = (y.c.trust_id == q.trust_id) & (y.c.academic_year == q.period.academic_year)
+        cond = cond & school_cond(q, y.c.school_urn)
+        if q.setting_type:
+            cond = cond & (y.c.setting_type == q.setting_type)
+        return (
+            sa.select(y.c.pupil_id, *cols, sa.func.sum(y.c.incidents))
+            .select_from(
+                y.outerjoin(p, (p.c.trust_id == y.c.trust_id) & (p.c.pupil_id == y.c.pupil_id))
+            )
+            .where(cond)
+            .group_by(y.c.pupil_id, *cols)
+        )
+    cols = [c.label(d) for d, c in dimensions(f).items()]
+    return (
+        sa.select(f.c.pupil_id, *cols, sa.func.count())
+        .select_from(
+            f.outerjoin(p, (p.c.trust_id == f.c.trust_id) & (p.c.pupil_id == f.c.pupil_id))
+        )
+        .where(incident_cond(q))
+        .group_by(f.c.pupil_id, *cols)
+    )
+
+
+async def _affected(
+    conn: AsyncConnection, q: Query
+) -> dict[str, tuple[dict[str, int], dict[str, set[str]]]]:
+    """Incidents and distinct pupils per group of every dimension, in one pass."""
+    out: dict[str, tuple[dict[str, int], dict[str, set[str]]]] = {d: ({}, {}) for d in DIMENSIONS}
+    for row in await conn.execute(_source(q)):
+        pupil, n = row[0], int(row[-1])
+        for d, grp in zip(DIMENSIONS, row[1:-1], strict=True):
+            g = ethnicity_group(grp) if d == "ethnicity" else (grp or "unknown")
+            incidents, pupils = out[d]
+            incidents[g] = incidents.get(g, 0) + n
+            pupils.setdefault(g, set()).add(pupil)
+    return out
+
+
+async def _dimension(
+    conn: AsyncConnection,
+    q: Query,
+    dim: str,
+    incidents: dict[str, int],
+    pupils: dict[str, set[str]],
+) -> list[GroupRow]:
     t = q.threshold
     norm = ethnicity_group if dim == "ethnicity" else (lambda g: g or "unknown")
-    incidents: dict[str, int] = {}
-    pupils: dict[str, set[str]] = {}
-    rows = await conn.execute(
-        sa.select(col, f.c.pupil_id, sa.func.count())
-        .where(incident_cond(q))
-        .group_by(col, f.c.pupil_id)
-    )
-    for grp, pupil_id, n in rows:
-        g = norm(grp)
-        incidents[g] = incidents.get(g, 0) + int(n)
-        pupils.setdefault(g, set()).add(pupil_id)
     roll: dict[str, int] = {}
     for (_, grp), n in (await rolls(conn, q, dim)).items():
         g = norm(grp)
@@ -116,6 +167,7 @@ async def _dimension(conn: AsyncConnection, q: Query, dim: str) -> list[GroupRow
 async def disproportionality(conn: AsyncConnection, q: Query) -> DisproportionalityReport:
     """SEN (E and K against N), FSM now and ever-6, gender, ethnicity group, year group."""
     groups: list[GroupRow] = []
+    affected = await _affected(conn, q)
     for dim in DIMENSIONS:
-        groups += await _dimension(conn, q, dim)
+        groups += await _dimension(conn, q, dim, *affected[dim])
     return DisproportionalityReport(**meta(q), groups=groups)  # type: ignore[arg-type]

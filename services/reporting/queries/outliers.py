@@ -9,7 +9,8 @@ Signals, each stated with its rule:
 - ``late_parent_reports``: at least 5 parent reports missed the same-day standard, and at
   least 20% (and twice the trust's share) of those completed;
 - ``rising_staff_injuries``: at least 5 staff injuries, above the 99.8% Poisson limit
-  around the same weeks of the previous period (at least 1).
+  around the same weeks of the previous period (at least 1; a school with no records
+  then has no baseline).
 Positions and signals are categories, not counts: governors see them even where the
 count itself is withheld (an under-reporting school is what they most need to see).
 """
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting import statistics as st
-from services.reporting.disclosure import stat, suppress_column
+from services.reporting.disclosure import small, stat, suppress_column
 from services.reporting.queries.base import Query, f, incident_cond, rolls, schools_in_scope
 from services.reporting.queries.schools import incident_columns
 from services.reporting.queries.summary import like_for_like, meta, rolls_by_school
@@ -75,6 +76,9 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
             peers = by_type[s.setting_type]
             n_roll = roll.get(s.urn, 0)
             target = peers[metric] / peers["roll"] if peers["roll"] else None
+            if small(peers[metric], t):
+                # The type's rate times its roll would give back a small count.
+                target = None
             row = FunnelRow(
                 school_urn=s.urn,
                 name=s.name,
@@ -95,8 +99,11 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
             if target is not None and n_roll:
                 fun = st.funnel(target * n_roll)
                 row.expected = round(fun.expected, 3)
-                row.lower_95, row.upper_95 = fun.limits["95"]
-                row.lower_99_8, row.upper_99_8 = fun.limits["99.8"]
+                # Limits as rates: they are not counts of anything (and hold none back).
+                row.lower_95, row.upper_95 = (round(100 * x / n_roll, 4) for x in fun.limits["95"])
+                row.lower_99_8, row.upper_99_8 = (
+                    round(100 * x / n_roll, 4) for x in fun.limits["99.8"]
+                )
                 row.position_95 = fun.position(observed[i], "95")
                 row.position_99_8 = fun.position(observed[i], "99.8")
                 if row.position_99_8 != "within":
@@ -148,8 +155,14 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
                     detail="parents not told the same day",
                 )
             )
-        was = before.get(s.urn, {}).get("staff_injuries", 0)
-        if inj >= 5 and st.funnel(max(was, 1)).position(inj, "99.8") == "above":
+        base = before.get(s.urn, {})
+        was = base.get("staff_injuries", 0)
+        # No records at all in the weeks before is no baseline, not a rise.
+        if (
+            base.get("incidents")
+            and inj >= 5
+            and st.funnel(max(was, 1)).position(inj, "99.8") == "above"
+        ):
             signals.append(
                 Signal(
                     school_urn=s.urn,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -10,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting import statistics as st
-from services.reporting.disclosure import Count, share_of, stat, suppress_column
+from services.reporting.disclosure import HIDDEN, Count, share_of, small, stat, suppress_column
 from services.reporting.queries.base import (
-    SECLUSION,
     Query,
+    d,
+    day_cond,
     f,
     incident_cond,
     rolls,
@@ -30,41 +32,83 @@ def _int(col: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
 
 
 async def incident_columns(conn: AsyncConnection, q: Query) -> dict[str, dict[str, int]]:
-    """Per school: incidents, seclusion, ground restraint, injuries, late records."""
+    """Per school: incidents, seclusion, ground restraint, injuries, late records (rollup)."""
+
+    def total(col: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(col), 0)
+
     rows = await conn.execute(
         sa.select(
-            f.c.school_urn,
-            sa.func.count(),
-            _int(f.c.intervention_type.in_(SECLUSION)),
-            _int(f.c.ground_restraint),
-            _int(f.c.pupil_injured),
-            sa.func.coalesce(sa.func.sum(f.c.staff_injuries), 0),
-            _int(f.c.recorded_late),
+            d.c.school_urn,
+            total(d.c.incidents),
+            total(sa.case((d.c.kind == "seclusion", d.c.incidents), else_=0)),
+            total(d.c.ground_restraint),
+            total(d.c.pupil_injuries),
+            total(d.c.staff_injuries),
+            total(d.c.late_records),
         )
-        .where(incident_cond(q))
-        .group_by(f.c.school_urn)
+        .where(day_cond(q))
+        .group_by(d.c.school_urn)
     )
     return {r[0]: dict(zip(COLUMNS, (int(x) for x in r[1:]), strict=True)) for r in rows}
 
 
-async def parent_report_rows(conn: AsyncConnection, q: Query) -> dict[str, list[Any]]:
-    """Parent reports of the period's incidents, per school."""
+@dataclass
+class ReportStats:
+    """One school's parent reports: counts, and delivery minutes (or their percentiles)."""
+
+    reports: int = 0
+    completed: int = 0
+    met: int = 0
+    missed: int = 0
+    withheld: int = 0
+    timed: int = 0
+    minutes: list[float] = field(default_factory=list)
+    median: float | None = None
+    p90: float | None = None
+
+
+async def parent_report_stats(conn: AsyncConnection, q: Query) -> dict[str, ReportStats]:
+    """Parent reports of the period's incidents, per school (percentiles in the database on
+    PostgreSQL, where ``percentile_cont`` is the same type-7 method; in Python on SQLite)."""
     s = m.parent_report_status
-    rows = await conn.execute(
-        sa.select(
-            s.c.school_urn,
-            s.c.outcome,
-            s.c.withheld,
-            s.c.incident_occurred_at,
-            s.c.first_delivered_at,
-        ).where(
-            (s.c.trust_id == q.trust_id)
-            & s.c.incident_id.in_(sa.select(f.c.incident_id).where(incident_cond(q)))
-        )
+    cond = (s.c.trust_id == q.trust_id) & s.c.incident_id.in_(
+        sa.select(f.c.incident_id).where(incident_cond(q))
     )
-    out: dict[str, list[Any]] = {}
-    for r in rows:
-        out.setdefault(r.school_urn, []).append(r)
+    delivered = s.c.first_delivered_at.is_not(None) & s.c.incident_occurred_at.is_not(None)
+    cols = [
+        s.c.school_urn,
+        sa.func.count(),
+        sa.func.count(s.c.outcome),
+        _int(s.c.outcome == "met"),
+        _int(s.c.outcome == "missed"),
+        _int(s.c.withheld),
+        _int(delivered),
+    ]
+    pg = conn.dialect.name == "postgresql"
+    if pg:
+        minutes = sa.extract("epoch", s.c.first_delivered_at - s.c.incident_occurred_at) / 60
+        for pct in (0.5, 0.9):
+            cols.append(sa.func.percentile_cont(pct).within_group(minutes))
+    out: dict[str, ReportStats] = {}
+    for row in await conn.execute(sa.select(*cols).where(cond).group_by(s.c.school_urn)):
+        n = [int(x) for x in row[1:7]]
+        r = ReportStats(
+            reports=n[0], completed=n[1], met=n[2], missed=n[3], withheld=n[4], timed=n[5]
+        )
+        if pg:
+            r.median, r.p90 = (round(float(x), 4) if x is not None else None for x in row[7:9])
+        out[row[0]] = r
+    if not pg:
+        rows = await conn.execute(
+            sa.select(s.c.school_urn, s.c.incident_occurred_at, s.c.first_delivered_at).where(
+                cond & delivered
+            )
+        )
+        for urn, occurred, first in rows:
+            out[urn].minutes.append((first - occurred).total_seconds() / 60)
+        for r in out.values():
+            r.median, r.p90 = st.median(r.minutes), st.percentile(r.minutes, 0.9)
     return out
 
 
@@ -101,25 +145,18 @@ async def training_coverage(
     return {urn: (int(n), int(k)) for urn, n, k in rows}
 
 
-def parent_report_summary(rows: list[Any], cells: dict[str, Count], t: int | None) -> ParentReports:
+def parent_report_summary(r: ReportStats, cells: dict[str, Count], t: int | None) -> ParentReports:
     """Counts and delivery times of one school's parent reports (cells already suppressed)."""
-    minutes = [
-        (r.first_delivered_at - r.incident_occurred_at).total_seconds() / 60
-        for r in rows
-        if r.first_delivered_at is not None and r.incident_occurred_at is not None
-    ]
-    completed = sum(1 for r in rows if r.outcome)
-    met = sum(1 for r in rows if r.outcome == "met")
-    few = t is not None and 1 <= len(minutes) <= t
-    times = Count(count=None, suppressed=True) if few else Count(count=len(minutes))
+    few = t is not None and 1 <= r.timed <= t
+    times = Count(count=None, suppressed=True) if few else Count(count=r.timed)
     return ParentReports(
         reports=cells["reports"],
         met=cells["met"],
-        met_share=_share(met, completed, t, cells["met"], cells["missed"]),
+        met_share=_share(r.met, r.completed, t, cells["met"], cells["missed"]),
         missed=cells["missed"],
         withheld=cells["withheld"],
-        median_minutes_to_delivery=stat(st.median(minutes), times),
-        p90_minutes_to_delivery=stat(st.percentile(minutes, 0.9), times),
+        median_minutes_to_delivery=stat(r.median, times),
+        p90_minutes_to_delivery=stat(r.p90, times),
     )
 
 
@@ -129,13 +166,14 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
     schools = await schools_in_scope(conn, q)
     counts = await incident_columns(conn, q)
     roll = rolls_by_school(await rolls(conn, q))
-    reports = await parent_report_rows(conn, q)
+    reports = await parent_report_stats(conn, q)
     flags = await flagged_counts(conn, q)
     training = await training_coverage(conn, q, q.as_at)
     # Peers: the whole trust's schools of each setting type, whatever the caller's scope.
     peers_q = Query(**{**q.__dict__, "schools": None, "setting_type": None})
-    peer_counts = await incident_columns(conn, peers_q)
-    peer_roll = rolls_by_school(await rolls(conn, peers_q))
+    whole = q.schools is None and q.setting_type is None
+    peer_counts = counts if whole else await incident_columns(conn, peers_q)
+    peer_roll = roll if whole else rolls_by_school(await rolls(conn, peers_q))
     all_schools = await schools_in_scope(conn, peers_q)
     type_of = {s.urn: s.setting_type for s in all_schools}
     peer: dict[str, list[int]] = {}
@@ -151,11 +189,10 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
     cols = {name: column([counts.get(u, {}).get(name, 0) for u in urns]) for name in COLUMNS}
     roll_cells = column([roll.get(u, 0) for u in urns])
     flag_cells = column([flags.get(u, 0) for u in urns])
+    none = ReportStats()
     pr_raw = {
-        "reports": [len(reports.get(u, [])) for u in urns],
-        "met": [sum(1 for r in reports.get(u, []) if r.outcome == "met") for u in urns],
-        "missed": [sum(1 for r in reports.get(u, []) if r.outcome == "missed") for u in urns],
-        "withheld": [sum(1 for r in reports.get(u, []) if r.withheld) for u in urns],
+        k: [getattr(reports.get(u, none), k) for u in urns]
+        for k in ("reports", "met", "missed", "withheld")
     }
     pr_cells = {k: column(v) for k, v in pr_raw.items()}
     rows = []
@@ -175,7 +212,7 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
                     cols["incidents"][i],
                     roll_cells[i],
                 ),
-                peer_rate=stat(st.rate_per_100(peer_n, peer_r)),
+                peer_rate=HIDDEN if small(peer_n, t) else stat(st.rate_per_100(peer_n, peer_r)),
                 seclusion=cols["seclusion"][i],
                 seclusion_share=_share(
                     n.get("seclusion", 0),
@@ -196,7 +233,7 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
                     cols["incidents"][i],
                 ),
                 parent_reports=parent_report_summary(
-                    reports.get(s.urn, []), {k: v[i] for k, v in pr_cells.items()}, t
+                    reports.get(s.urn, none), {k: v[i] for k, v in pr_cells.items()}, t
                 ),
                 flagged_practices=flag_cells[i],
                 training_coverage=share_of(trained, staff_n, t),

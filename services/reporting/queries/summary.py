@@ -20,9 +20,10 @@ from services.reporting.disclosure import (
 from services.reporting.periods import Period
 from services.reporting.queries.base import (
     Query,
+    d,
+    day_cond,
     f,
     incident_cond,
-    kind_of,
     rolls,
     schools_in_scope,
 )
@@ -68,9 +69,7 @@ async def count_incidents(
 ) -> int:
     """Significant incidents in scope between two dates (default: the period)."""
     return int(
-        await conn.scalar(
-            sa.select(sa.func.count()).select_from(f).where(incident_cond(q, first, last))
-        )
+        await conn.scalar(sa.select(sa.func.sum(d.c.incidents)).where(day_cond(q, first, last)))
         or 0
     )
 
@@ -79,10 +78,13 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
     """Headline numbers for the caller's schools in the period."""
     t = q.threshold
     cond = incident_cond(q)
-    kind = kind_of()
-    by_kind: dict[str, int] = dict(
-        (await conn.execute(sa.select(kind, sa.func.count()).where(cond).group_by(kind))).all()
-    )
+    days = day_cond(q)
+    by_kind: dict[str, int] = {
+        k: int(n)
+        for k, n in await conn.execute(
+            sa.select(d.c.kind, sa.func.sum(d.c.incidents)).where(days).group_by(d.c.kind)
+        )
+    }
     total = sum(by_kind.values())
     (restraint, seclusion, other), total_cell = suppress_group(
         [by_kind.get("restraint", 0), by_kind.get("seclusion", 0), by_kind.get("other", 0)],
@@ -90,13 +92,14 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
         t,
     )
     assert total_cell is not None
-    per_school: dict[str, int] = dict(
-        (
-            await conn.execute(
-                sa.select(f.c.school_urn, sa.func.count()).where(cond).group_by(f.c.school_urn)
-            )
-        ).all()
-    )
+    per_school: dict[str, int] = {
+        urn: int(n)
+        for urn, n in await conn.execute(
+            sa.select(d.c.school_urn, sa.func.sum(d.c.incidents))
+            .where(days)
+            .group_by(d.c.school_urn)
+        )
+    }
     schools = await schools_in_scope(conn, q)
     school_cells, _ = suppress_group([per_school.get(s.urn, 0) for s in schools], total, t)
     per_pupil = [

@@ -8,11 +8,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
-from services.reporting.disclosure import HIDDEN, share_of, suppress_column
+from services.reporting.disclosure import HIDDEN, Count, share_of, small, suppress_column
 from services.reporting.queries.base import Query, f, incident_cond, schools_in_scope
 from services.reporting.queries.schools import training_coverage
 from services.reporting.queries.summary import meta
 from services.reporting.schemas_analysis import TrainingReport, TrainingRow
+
+HIDDEN_COUNT = Count(count=None, suppressed=True)
 
 
 async def training(conn: AsyncConnection, q: Query) -> TrainingReport:
@@ -58,6 +60,10 @@ async def training(conn: AsyncConnection, q: Query) -> TrainingReport:
     urns = [x.urn for x in schools]
     staff = suppress_column([coverage.get(u, (0, 0))[0] for u in urns], t)
     trained = suppress_column([coverage.get(u, (0, 0))[1] for u in urns], t)
+    for i, u in enumerate(urns):
+        # Staff and trained side by side would reveal a small number without training.
+        if small(coverage.get(u, (0, 0))[0] - coverage.get(u, (0, 0))[1], t):
+            trained[i] = HIDDEN_COUNT
     exp = suppress_column([int(expiring.get(u, 0)) for u in urns], t)
     unt = suppress_column([int(untrained.get(u, 0)) for u in urns], t)
     rows = [

@@ -11,34 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting import periods
 from services.reporting import statistics as st
 from services.reporting.disclosure import stat, suppress_column, suppress_one
-from services.reporting.queries.base import (
-    RESTRAINT,
-    SECLUSION,
-    Query,
-    f,
-    incident_cond,
-    rolls,
-)
+from services.reporting.queries.base import Query, d, day_cond, f, incident_cond, rolls
 from services.reporting.queries.summary import meta, rolls_by_school
 from services.reporting.schemas_analysis import TrendPoint, TrendsReport
 
-
-def _flag(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-    return sa.case((cond, 1), else_=0)
-
-
-METRICS: dict[str, sa.ColumnElement[Any]] = {
-    "incidents": sa.literal(1),
-    "restraint": _flag(f.c.intervention_type.in_(RESTRAINT)),
-    "seclusion": _flag(f.c.intervention_type.in_(SECLUSION)),
-    "other": _flag(~f.c.intervention_type.in_(RESTRAINT + SECLUSION)),
-    "ground_restraint": _flag(f.c.ground_restraint),
-    "pupil_injuries": _flag(f.c.pupil_injured),
-    "staff_injuries": f.c.staff_injuries,
-    "late_records": _flag(f.c.recorded_late),
-    "rate": sa.literal(1),
-    "pupils": sa.literal(1),
+ROLLUP: dict[str, sa.ColumnElement[Any]] = {
+    "incidents": d.c.incidents,
+    "restraint": sa.case((d.c.kind == "restraint", d.c.incidents), else_=0),
+    "seclusion": sa.case((d.c.kind == "seclusion", d.c.incidents), else_=0),
+    "other": sa.case((d.c.kind == "other", d.c.incidents), else_=0),
+    "ground_restraint": d.c.ground_restraint,
+    "pupil_injuries": d.c.pupil_injuries,
+    "staff_injuries": d.c.staff_injuries,
+    "late_records": d.c.late_records,
+    "rate": d.c.incidents,
 }
+METRICS = (*ROLLUP, "pupils")
 
 
 async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) -> TrendsReport:
@@ -53,9 +41,9 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
         for day, pupil in rows:
             pupils_by_day.setdefault(day, set()).add(pupil)
     else:
-        value = sa.func.coalesce(sa.func.sum(METRICS[metric]), 0)
+        value = sa.func.coalesce(sa.func.sum(ROLLUP[metric]), 0)
         rows = await conn.execute(
-            sa.select(f.c.local_date, value).where(incident_cond(q)).group_by(f.c.local_date)
+            sa.select(d.c.local_date, value).where(day_cond(q)).group_by(d.c.local_date)
         )
         per_day = {day: int(n) for day, n in rows}
     values = []

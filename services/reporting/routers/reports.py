@@ -63,7 +63,7 @@ AREAS: list[tuple[str, Report, type[BaseModel], str | None, bool, str]] = [
         "summary",
         trust_summary,
         TrustSummary,
-        "schools",
+        None,
         True,
         "Significant incidents by kind, pupils, concentration, rates, change on last period.",
     ),

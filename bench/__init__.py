@@ -1,0 +1,1 @@
+"""Benchmarks with in-run baselines (``make bench``)."""

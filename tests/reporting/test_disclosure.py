@@ -1,0 +1,203 @@
+"""A governor never receives a count from 1 to 4, nor anything identifying a pupil, and no
+suppressed cell can be rebuilt from everything a governor receives."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from services.reporting.disclosure import suppress_group
+from services.reporting.projections import make_consumer
+from tests.reporting.builders import envelope, roll
+from tests.support.fixtures import auth
+
+AREAS = ("summary", "schools", "disproportionality", "outliers", "training", "audit")
+URNS = ("100001", "100002", "100003", "100004")
+
+
+def walk(value: Any, path: str = ""):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from walk(v, f"{path}/{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from walk(v, f"{path}/{i}")
+    else:
+        yield path, value
+
+
+async def governor_view(clients, token, schools=None) -> dict[str, Any]:
+    rep = clients["reporting"]
+    h = auth(token("governor", schools=schools))
+    seen: dict[str, Any] = {}
+    for area in AREAS:
+        seen[area] = (await rep.get(f"/v1/trusts/TR00001/{area}", headers=h)).json()
+    for metric in ("incidents", "seclusion", "restraint", "staff_injuries", "pupils"):
+        r = await rep.get(f"/v1/trusts/TR00001/trends?metric={metric}&interval=week", headers=h)
+        seen[f"trends/{metric}"] = r.json()
+    for urn in schools or URNS:
+        r = await rep.get(f"/v1/schools/{urn}/summary", headers=h)
+        seen[f"school/{urn}"] = r.json()
+    return seen
+
+
+def determined(equations: list[tuple[dict[str, int], int]], known: dict[str, int]) -> set[str]:
+    """Unknowns fixed by the linear equations (Gaussian elimination over the rationals)."""
+    rows = []
+    for coeffs, total in equations:
+        rest = Fraction(total) - sum(c * known[v] for v, c in coeffs.items() if v in known)
+        row = {v: Fraction(c) for v, c in coeffs.items() if v not in known}
+        if row:
+            rows.append((row, rest))
+    names = sorted({v for row, _ in rows for v in row})
+    matrix = [[row.get(v, Fraction(0)) for v in names] for row, _ in rows]
+    # Reduced row echelon form: an unknown is determined iff some row is exactly e_v.
+    lead = 0
+    for col in range(len(names)):
+        pivot = next((r for r in range(lead, len(matrix)) if matrix[r][col] != 0), None)
+        if pivot is None:
+            continue
+        matrix[lead], matrix[pivot] = matrix[pivot], matrix[lead]
+        p = matrix[lead][col]
+        matrix[lead] = [x / p for x in matrix[lead]]
+        for r in range(len(matrix)):
+            if r != lead and matrix[r][col] != 0:
+                factor = matrix[r][col]
+                matrix[r] = [a - factor * b for a, b in zip(matrix[r], matrix[lead], strict=True)]
+        lead += 1
+    solved = set()
+    for row in matrix:
+        nonzero = [i for i, x in enumerate(row) if x != 0]
+        if len(nonzero) == 1:
+            solved.add(names[nonzero[0]])
+    return solved
+
+
+def audit(seen: dict[str, Any]) -> list[str]:
+    """Suppressed incident cells a governor could recover from linear relations."""
+    known: dict[str, int] = {}
+    hidden: set[str] = set()
+    equations: list[tuple[dict[str, int], int]] = []
+
+    def cell(name: str, c: dict[str, Any]) -> str:
+        if c["suppressed"]:
+            hidden.add(name)
+        else:
+            known[name] = c["count"]
+        return name
+
+    s = seen["summary"]
+    kinds = [cell(f"trust.{k}", s["incidents"][k]) for k in ("restraint", "seclusion", "other")]
+    total = cell("trust.total", s["incidents"]["total"])
+    per_school = [cell(f"{x['school_urn']}.total", x["incidents"]) for x in s["schools"]]
+    for x in seen["schools"]["schools"]:
+        cell(f"{x['school_urn']}.total", x["incidents"])
+        cell(f"{x['school_urn']}.seclusion", x["seclusion"])
+    weeks = [cell(f"week.{p['label']}", p["value"]) for p in seen["trends/incidents"]["points"]]
+    sec_weeks = [
+        cell(f"secweek.{p['label']}", p["value"]) for p in seen["trends/seclusion"]["points"]
+    ]
+    by_school_kind: dict[str, list[str]] = {k: [] for k in ("restraint", "seclusion", "other")}
+    for key, body in seen.items():
+        if key.startswith("school/"):
+            urn = key.split("/")[1]
+            parts = []
+            for k in ("restraint", "seclusion", "other"):
+                name = cell(f"{urn}.{k}", body["incidents"][k])
+                parts.append(name)
+                by_school_kind[k].append(name)
+            equations.append(({p: 1 for p in parts} | {f"{urn}.total": -1}, 0))
+    for group in (kinds, per_school, weeks):
+        equations.append(({g: 1 for g in group} | {total: -1}, 0))
+    equations.append(({w: 1 for w in sec_weeks} | {"trust.seclusion": -1}, 0))
+    for k, names in by_school_kind.items():
+        if names and len(names) == len(per_school):
+            equations.append(({n: 1 for n in names} | {f"trust.{k}": -1}, 0))
+    dims: dict[str, list[str]] = {}
+    for g in seen["disproportionality"]["groups"]:
+        dims.setdefault(g["dimension"], []).append(
+            cell(f"{g['dimension']}.{g['group']}", g["incidents"])
+        )
+    for names in dims.values():
+        equations.append(({n: 1 for n in names} | {total: -1}, 0))
+    # Two records of one cell must agree; a cell shown in one place is known everywhere.
+    leaked = sorted(hidden & set(known))
+    leaked += sorted(determined(equations, known) & hidden)
+    return leaked
+
+
+async def small_numbers(embedded, contexts) -> None:
+    await embedded.pump()
+    consume = make_consumer(contexts["reporting"])
+    for urn, n in (("100001", 210), ("100002", 3), ("100003", 95), ("100004", 40)):
+        await consume(
+            envelope(
+                "roll.updated.v1",
+                roll(school=urn, total=n, sen_provision={"E": 2, "N": n - 2}),
+                school=urn,
+                subject=f"{urn}:2026",
+            )
+        )
+
+
+async def lead_as_governor_shape(clients, token) -> dict[str, Any]:
+    rep = clients["reporting"]
+    h = auth(token("trust_lead"))
+    seen: dict[str, Any] = {}
+    for area in AREAS:
+        seen[area] = (await rep.get(f"/v1/trusts/TR00001/{area}", headers=h)).json()
+    for metric in ("incidents", "seclusion"):
+        r = await rep.get(f"/v1/trusts/TR00001/trends?metric={metric}&interval=week", headers=h)
+        seen[f"trends/{metric}"] = r.json()
+    return seen
+
+
+async def test_governor_never_sees_a_small_count_or_a_pupil(seeded, clients, token, embedded):
+    await small_numbers(embedded, seeded)
+    pupil_ids = set()
+    for r in (
+        await clients["incidents"].get("/v1/events?limit=1000", headers=auth(token("service")))
+    ).json()["items"]:
+        if "pupil" in r["payload"]:
+            pupil_ids.add(r["payload"]["pupil"]["pupil_id"])
+    assert pupil_ids
+    for scope in (None, ["100003"]):
+        seen = await governor_view(clients, token, scope)
+        text = repr(seen)
+        assert not any(p in text for p in pupil_ids)
+        assert "DEMO-" not in text and "pupil_name" not in text
+        for path, value in walk(seen):
+            if isinstance(value, int) and not isinstance(value, bool):
+                if path.endswith(("/vocabulary_version", "/suppression_threshold")):
+                    continue
+                assert not 1 <= value <= 4, (path, value)
+        assert audit(seen) == []
+        # Each setting type has 3 incidents here: no rate that would give the count back.
+        for f in seen["outliers"]["funnels"]:
+            if f["metric"] == "incidents":
+                assert f["target_rate"] is None and f["expected"] is None
+            else:  # no seclusion in some types: a zero is shown, it reveals nothing small
+                assert f["target_rate"] in (None, 0.0)
+        for row in seen["schools"]["schools"]:
+            assert row["peer_rate"]["suppressed"]
+    # The audit can fail: a lone withheld kind beside a shown total is recovered.
+    lead_view = await lead_as_governor_shape(clients, token)
+    lead_view["summary"]["incidents"]["seclusion"] = {"count": None, "suppressed": True}
+    assert "trust.seclusion" in audit(lead_view)
+    lead = (
+        await clients["reporting"].get(
+            "/v1/trusts/TR00001/summary", headers=auth(token("trust_lead"))
+        )
+    ).json()
+    assert lead["incidents"]["total"]["count"] == 12  # the lead sees what was withheld
+
+
+def test_secondary_suppression_hides_enough() -> None:
+    cells, total = suppress_group([6, 2, 0, 9], 17, 4)
+    hidden = [c.count is None for c in cells]
+    assert hidden == [True, True, False, False]  # 2 alone would be 17 - 6 - 0 - 9
+    assert total is not None and total.count == 17
+    cells, total = suppress_group([3, 0], 3, 4)
+    assert total is not None and total.suppressed and cells[0].suppressed
+    cells, total = suppress_group([2, 2, 30], 34, 4)  # two small cells sum to 4: hide more
+    assert [c.suppressed for c in cells] == [True, True, True]
