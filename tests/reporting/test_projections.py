@@ -40,7 +40,11 @@ def stream(trust: str) -> list:
         ),
         e(
             "pupil.updated.v1",
-            {"pupil_id": "p-1", "school_urn": "100001", "sen_provision": "K", "fsm_ever6": False},
+            {
+                "school_urn": "100001",
+                "pupil": {"pupil_id": "p-1", "sen_provision": "K"},
+                "fsm_ever6": False,
+            },
             subject="p-1",
             revision=2,
         ),

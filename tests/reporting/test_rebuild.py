@@ -51,7 +51,8 @@ async def test_rebuild_from_empty_gives_identical_reports(seeded, clients, token
 
     feeds = {name: clients[name] for name in rebuild.PRODUCERS}
     counts = await rebuild.rebuild(ctx, "TR00001", feeds, token("service"))
-    assert counts["incidents"] >= 17 and counts["notifications"] == 2
+    # The demo registry and history, the new incident; each parent report's events.
+    assert counts["incidents"] >= 17 and counts["notifications"] >= 2
     after = await reports(clients, token)
     assert after == before
     # A second rebuild, and replaying again over a full model, change nothing.

@@ -138,7 +138,21 @@ async def test_timeliness_and_periods_use_the_schools_local_day(contexts, client
     body["incident"]["recorded_at"] = datetime(2026, 9, 2, 23, 30, tzinfo=UTC).isoformat()
     body["incident"]["revision"] = 2
     await consume(
-        envelope("incident.amended.v1", {**body, "reason": "r"}, subject="i-late", revision=2)
+        envelope(
+            "incident.amended.v1",
+            {
+                **body,
+                "amendment": {
+                    "revision": 2,
+                    "author": "user:1",
+                    "reason": "recorded time corrected",
+                    "changed_fields": ["/recorded_at"],
+                    "material": False,
+                },
+            },
+            subject="i-late",
+            revision=2,
+        )
     )
     h = auth(token("trust_lead"))
     row = (

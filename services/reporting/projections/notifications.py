@@ -30,10 +30,9 @@ def _earliest(col: sa.Column[Any], value: Any) -> Any:
 
 async def _row(conn: AsyncConnection, env: EventEnvelope, e: Any) -> sa.ColumnElement[bool]:
     cond = await ensure_report(conn, env.trust_id, e.report_id, e.incident_id, env.school_urn or "")
-    if e.incident_occurred_at is not None:
-        await conn.execute(
-            s.update().where(cond).values(incident_occurred_at=e.incident_occurred_at)
-        )
+    occurred = getattr(e, "incident_occurred_at", None)
+    if occurred is not None:
+        await conn.execute(s.update().where(cond).values(incident_occurred_at=occurred))
     return cond
 
 
