@@ -160,6 +160,36 @@ def token(
         raise typer.BadParameter(str(exc)) from None
 
 
+@seed_app.command("dev")
+def seed_dev() -> None:
+    """Seed the small demo trust TR00001 that `candour dev` starts with (once).
+
+    Four schools of different settings, pupils with parents' contacts (the pupils the
+    OpenAPI examples name), staff, and some historic incidents; the events wait in the
+    outboxes for the relays.
+    """
+    from services import catalog, demo
+
+    settings = _settings()
+
+    async def _run() -> None:
+        inc = catalog.context("incidents", settings)
+        notif = catalog.context("notifications", settings)
+        try:
+            for ctx in (inc, notif):
+                await catalog.migrate(ctx)
+            if await demo.seed_incidents(inc):
+                n = await demo.seed_notifications(notif)
+                typer.echo(f"seeded {demo.DEMO_TRUST} with {n} parent contacts")
+            else:
+                typer.echo(f"{demo.DEMO_TRUST} is already seeded")
+        finally:
+            await inc.db.dispose()
+            await notif.db.dispose()
+
+    asyncio.run(_run())
+
+
 @seed_app.command("demo")
 def seed_demo(
     schools: Annotated[int, typer.Option(min=6, max=200, help="Schools in the trust")] = 12,

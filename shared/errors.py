@@ -164,10 +164,13 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
             methods = [m.upper() for m in item if m in _HTTP_METHODS]
             patterns.append((re.compile(f"^{source}$"), methods))
         app.state.allowed_methods = patterns
+    matches = [(pattern, methods) for pattern, methods in patterns if pattern.match(path)]
+    # A literal path (/v1/incidents/bulk) is its own resource, even where a templated one
+    # (/v1/incidents/{incident_id}) would also match it.
+    literal = [m for p, m in matches if "[^/]+" not in p.pattern]
     found: set[str] = set()
-    for pattern, methods in patterns:
-        if pattern.match(path):
-            found.update(methods)
+    for methods in literal or [m for _, m in matches]:
+        found.update(methods)
     if "GET" in found:
         found.add("HEAD")
     return sorted(found)

@@ -12,12 +12,19 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import PROBLEM_JSON, BadRequest, CandourError, PayloadTooLarge, ValidationFailed
+from shared.errors import (
+    PROBLEM_JSON,
+    BadRequest,
+    CandourError,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+)
 
 MAX_JSON_DEPTH = 64
 
@@ -143,10 +150,18 @@ class RequestGuard:
 
     async def _check(self, scope: Scope, receive: Receive) -> bytes:
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
-        if b"\x00" in unquote_to_bytes(raw_path) or b"\x00" in unquote_to_bytes(
-            scope.get("query_string", b"")
-        ):
-            raise BadRequest("The path or query holds a NUL character.")
+        if b"\x00" in unquote_to_bytes(raw_path):
+            # No resource of ours has a NUL in its name.
+            raise NotFound("No such resource.")
+        problems = [
+            {"pointer": f"#/query/{name}", "detail": "NUL characters are not allowed"}
+            for name, value in parse_qsl(
+                scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+            )
+            if "\x00" in name or "\x00" in value
+        ]
+        if problems:
+            raise ValidationFailed("A query parameter holds a NUL character.", errors=problems)
         headers = dict(scope.get("headers", []))
         limit = self._limit_for(scope["path"])
         declared = headers.get(b"content-length")

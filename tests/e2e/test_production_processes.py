@@ -83,8 +83,8 @@ def test_operator_runs_each_process(production_env, tmp_path) -> None:  # type: 
     assert refused.returncode != 0 and "CANDOUR_JWT_SECRET" in refused.stderr
 
     assert "incidents: migrated" in candour(env, "migrate")
-    assert "seeded TR00001" in candour(env, "seed", "demo")
-    assert "already seeded" in candour(env, "seed", "demo")
+    assert "seeded TR00001" in candour(env, "seed", "dev")
+    assert "already seeded" in candour(env, "seed", "dev")
 
     ports = {svc: free_port() for svc in ("incidents", "reporting")}
     apis = [
