@@ -14,7 +14,7 @@ from services.incidents.dependencies import ClockDep
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal
 from shared.db.session import SessionDep
-from shared.errors import UnsupportedMediaType, problem_responses
+from shared.errors import UnsupportedMediaType, ValidationFailed, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["incidents"], dependencies=[Depends(audit_trail)])
 
@@ -52,6 +52,11 @@ async def import_incidents(
     if kind not in NDJSON:
         raise UnsupportedMediaType("Send the records as application/x-ndjson.")
     results, summary = await bulk.import_stream(conn, principal, clock, request.stream())
+    if not results:
+        raise ValidationFailed(
+            "The import holds no records.",
+            errors=[{"pointer": "", "detail": "send at least one JSON object, one a line"}],
+        )
     body = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in results)
     return Response(
         body,
