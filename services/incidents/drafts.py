@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,7 +15,7 @@ from services.incidents.schemas import Incident, IncidentCreate, IncidentDraft
 from services.incidents.service import _RowLike, _submit, input_json, to_incident
 from shared.auth.principal import Principal
 from shared.clock import Clock
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound, ValidationFailed
 
 
 async def save_draft(
@@ -77,13 +77,20 @@ async def get_any(
     return None
 
 
+async def _not_a_draft(conn: AsyncConnection, principal: Principal, incident_id: str) -> NoReturn:
+    """409 for a record that exists but is already submitted; 404 for anything else."""
+    if await repo.get_incident(conn, principal, incident_id) is not None:
+        raise Conflict("The record has been submitted; it is no longer a draft.")
+    raise NotFound("No such draft.")
+
+
 async def submit_draft(
     conn: AsyncConnection, principal: Principal, incident_id: str, clock: Clock
 ) -> Incident:
     """Submit a draft: the same completeness as any submission; it keeps its id."""
     draft = await repo.get_draft(conn, principal, incident_id)
     if draft is None:
-        raise NotFound("No such draft.")
+        await _not_a_draft(conn, principal, incident_id)
     body = IncidentCreate.model_validate({**draft.body, "status": "submitted"})
     incident, _ = await _submit(conn, principal, body, clock, False, incident_id)
     d = m.incident_draft
@@ -103,7 +110,7 @@ async def replace_draft(
     """Replace a draft's body; it stays a draft, in the same school."""
     draft = await repo.get_draft(conn, principal, incident_id)
     if draft is None:
-        raise NotFound("No such draft.")
+        await _not_a_draft(conn, principal, incident_id)
     if body.school_urn != draft.school_urn:
         raise ValidationFailed(
             "A draft stays with its school.",

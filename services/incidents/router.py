@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import ValidationError
@@ -29,6 +29,19 @@ from shared.schemas import Page, Timestamp
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"], dependencies=[Depends(audit_trail)])
 
 
+# What a client does next with the record it was answered with (OpenAPI links): read it,
+# amend it against the revision it holds (its ETag), list its revisions.
+_BY_ID = {"incident_id": "$response.body#/incident_id"}
+RECORD_LINKS: dict[str, Any] = {
+    "get_incident": {"operationId": "get_incident", "parameters": _BY_ID},
+    "amend_incident": {
+        "operationId": "amend_incident",
+        "parameters": {**_BY_ID, "header.If-Match": "$response.header.ETag"},
+    },
+    "list_incident_revisions": {"operationId": "list_incident_revisions", "parameters": _BY_ID},
+}
+
+
 def _headers(response: Response, item: Incident | IncidentDraft) -> None:
     response.headers["Location"] = f"/v1/incidents/{item.incident_id}"
     response.headers["ETag"] = f'"{item.revision}"'
@@ -43,7 +56,9 @@ def _headers(response: Response, item: Incident | IncidentDraft) -> None:
         200: {
             "description": "Already recorded: a replay, or a re-send (a new revision if changed)",
             "model": Incident,
+            "links": RECORD_LINKS,
         },
+        201: {"description": "Recorded (or saved as a draft)", "links": RECORD_LINKS},
         **problem_responses(400, 403, 409),
     },
     openapi_extra={
@@ -130,7 +145,7 @@ async def leniently_parsed(
     "/{incident_id}/submit",
     response_model=Incident,
     operation_id="submit_draft",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, 409),
 )
 async def submit_draft(
     conn: SessionDep, principal: Recorder, clock: ClockDep, incident_id: str, response: Response
@@ -145,7 +160,7 @@ async def submit_draft(
     "/{incident_id}/draft",
     response_model=IncidentDraft,
     operation_id="replace_draft",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, 409),
 )
 async def replace_draft(
     conn: SessionDep,
@@ -240,7 +255,7 @@ async def list_drafts(
     "/{incident_id}",
     response_model=Incident | IncidentDraft,
     operation_id="get_incident",
-    responses=problem_responses(403, 404),
+    responses={200: {"links": RECORD_LINKS}, **problem_responses(403, 404)},
 )
 async def get_incident(
     conn: SessionDep,

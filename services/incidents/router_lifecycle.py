@@ -11,6 +11,7 @@ from services.incidents import lifecycle
 from services.incidents import repository as repo
 from services.incidents.audit import audit_trail
 from services.incidents.dependencies import Amender, ClockDep, Closer, Recorder, Reviewer
+from services.incidents.router import RECORD_LINKS
 from services.incidents.schemas import Incident
 from shared.db.session import SessionDep
 from shared.errors import NotFound, problem_responses
@@ -63,7 +64,7 @@ def _etag(response: Response, incident: Incident) -> Incident:
     "/{incident_id}/amendments",
     response_model=Incident,
     operation_id="amend_incident",
-    responses=problem_responses(403, 404, 409, 412, 428),
+    responses={200: {"links": RECORD_LINKS}, **problem_responses(403, 404, 409, 412, 428)},
 )
 async def amend_incident(
     conn: SessionDep,

@@ -10,7 +10,9 @@ API, never filtered out of the generator.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,9 +22,12 @@ import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck
 from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
+from sqlalchemy.pool import NullPool
 
 from services import catalog, demo
+from services.incidents.schemas import EXAMPLE_INCIDENT
 from shared.auth.jwt import issue_token
 from shared.clock import FrozenClock
 from shared.config import SERVICES, Settings
@@ -76,6 +81,15 @@ class ServiceUnderTest:
     app: FastAPI
     tokens: dict[tuple[str, str], str | None]
     statuses: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    snapshot: Path | None = None  # the prepared SQLite database, to start each run afresh
+
+    def reset(self) -> None:
+        """Put the prepared database back (no connection is pooled: see ``_build``)."""
+        assert self.snapshot is not None
+        live = self.snapshot.with_name(self.name + ".db")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{live}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(self.snapshot, live)
 
 
 async def _recreate_postgres(base_url: str, name: str, create: bool = True) -> str:
@@ -95,7 +109,10 @@ def _pg_name(service: str) -> str:
     return f"candour_st_{service}_{os.getpid()}"
 
 
-def _build(service: str, var_dir: Path, now: datetime, pg_base: str | None) -> ServiceUnderTest:
+def _build(
+    service: str, var_dir: Path, now: datetime, pg_base: str | None, fresh: bool = False
+) -> ServiceUnderTest:
+    """The service, migrated and seeded; ``fresh``: restorable before each stateful run."""
     settings = Settings(
         env="test",
         jwt_secret=TEST_SECRET,
@@ -107,7 +124,10 @@ def _build(service: str, var_dir: Path, now: datetime, pg_base: str | None) -> S
     url = f"sqlite+aiosqlite:///{var_dir / (service + '.db')}"
     if pg_base:
         url = asyncio.run(_recreate_postgres(pg_base, _pg_name(service)))
-    db = Database(url)
+    # A stateful run's steps depend on what earlier runs stored (a list grows; hypothesis
+    # then sees the same choices draw differently), so each run starts from the prepared
+    # file; without a pool, no connection outlives a request to see the file replaced.
+    db = Database(url, poolclass=NullPool) if fresh else Database(url)
     ctx = ServiceContext(service, settings, db, clock)
 
     async def prepare() -> None:
@@ -134,7 +154,11 @@ def _build(service: str, var_dir: Path, now: datetime, pg_base: str | None) -> S
                 now=clock.now(),
             )
         )
-    return ServiceUnderTest(service, app, tokens)
+    snapshot = None
+    if fresh:
+        snapshot = var_dir / (service + ".prepared.db")
+        shutil.copyfile(var_dir / (service + ".db"), snapshot)
+    return ServiceUnderTest(service, app, tokens, snapshot=snapshot)
 
 
 @pytest.fixture(
@@ -144,10 +168,11 @@ def _build(service: str, var_dir: Path, now: datetime, pg_base: str | None) -> S
 def service_under_test(
     request: pytest.FixtureRequest, tmp_path: Path, now: datetime, backends: Backends
 ):
-    service, backend = request.param
+    service, backend, *fresh = request.param
     if backend == "postgres" and not backends.postgres:
         pytest.fail("PostgreSQL is not reachable")  # deselected before this outside CI
-    sut = _build(service, tmp_path, now, backends.postgres_url if backend == "postgres" else None)
+    pg = backends.postgres_url if backend == "postgres" else None
+    sut = _build(service, tmp_path, now, pg, fresh=bool(fresh))
     yield sut
     asyncio.run(sut.app.state.db.dispose())
     if backend == "postgres":
@@ -218,3 +243,83 @@ def test_stateful_client_lifecycle(api_schema, service_under_test: ServiceUnderT
     # The links were followed with ids the API issued.
     assert ("GET", "/v1/clients/{client_id}", 200) in seen, sorted(seen)
     assert ("POST", "/v1/clients/{client_id}/revoke", 200) in seen, sorted(seen)
+
+
+@pytest.mark.parametrize("service_under_test", [("incidents", "sqlite", "fresh")], indirect=True)
+def test_stateful_incident_lifecycle(api_schema, service_under_test: ServiceUnderTest) -> None:
+    """Create -> read -> amend -> list, following the document's links from the create."""
+
+    # A random body never names the demo trust's school and pupil, and a random amendment
+    # names fields no record has, so neither would ever succeed: beside each generated
+    # positive body, offer the document's own example under a fresh natural key, and an
+    # amendment of one real field. Generated bodies are still sent; nothing is filtered out.
+    keys = itertools.count()
+    amendment = {"reason": "Location corrected", "changes": {"location": "Year 4 cloakroom"}}
+
+    # The incidents operations only: the whole API's walks are the client test's.
+    incidents = api_schema.include(tag="incidents")
+
+    @incidents.hook
+    def flatmap_case(context, case):  # type: ignore[no-untyped-def]
+        op = context.operation
+        negative = case.meta is not None and case.meta.generation.mode.is_negative
+        if op is None or negative or op.method.upper() != "POST":
+            return st.just(case)
+
+        def seeded(_: object):  # type: ignore[no-untyped-def]
+            if op.path == "/v1/incidents":
+                # A new natural key every time, so that a replayed step is answered alike.
+                case.body = {**EXAMPLE_INCIDENT, "source_id": f"ST-{next(keys)}"}
+            else:
+                case.body = dict(amendment)
+            return case
+
+        if op.path in ("/v1/incidents", "/v1/incidents/{incident_id}/amendments"):
+            return st.one_of(st.just(case), st.just(None).map(seeded))
+        return st.just(case)
+
+    base = incidents.as_state_machine()
+    seen: set[tuple[str, str, int]] = set()
+    created: set[str] = set()  # ids the API answered a create with
+    listed: set[str] = set()  # ids it listed (the demo trust's, and this run's)
+    used: dict[str, set[str]] = {"read": set(), "amend": set()}  # ids answered with 200
+
+    class Machine(base):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            super().setup()
+            service_under_test.reset()
+
+        def after_call(self, response, case) -> None:
+            super().after_call(response, case)
+            key = (case.method.upper(), case.path, response.status_code)
+            seen.add(key)
+            if key[2] not in (200, 201):
+                return
+            iid = str((case.path_parameters or {}).get("incident_id"))
+            if key[:2] == ("POST", "/v1/incidents"):
+                created.add(response.json()["incident_id"])
+            elif key[:2] == ("GET", "/v1/incidents"):
+                listed.update(i["incident_id"] for i in response.json()["items"])
+            elif key[:2] == ("GET", "/v1/incidents/{incident_id}"):
+                used["read"].add(iid)
+            elif key[:2] == ("POST", "/v1/incidents/{incident_id}/amendments"):
+                used["amend"].add(iid)
+
+    Machine.run(
+        settings=hsettings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=10,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    mine = str(sorted(k for k in seen if k[1].startswith("/v1/incidents")))
+    assert ("POST", "/v1/incidents", 201) in seen, mine
+    assert ("GET", "/v1/incidents/{incident_id}", 200) in seen, mine
+    assert ("POST", "/v1/incidents/{incident_id}/amendments", 200) in seen, mine
+    assert ("GET", "/v1/incidents", 200) in seen, mine
+    # Reads and amendments reached records this run created, so by the create's links (a
+    # random id finds nothing), and never a record the API had not itself named.
+    assert used["read"] & created and used["amend"] & created, (used, created)
+    assert used["read"] | used["amend"] <= created | listed
