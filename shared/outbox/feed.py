@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal
 from shared.db.session import SessionDep
-from shared.errors import problem_responses
+from shared.errors import Forbidden, problem_responses
 from shared.events.envelope import EventEnvelope
 from shared.outbox.relay import envelope_from_row
 
+# A portal reads the feed only with the `pupil:read` scope (checked in the route).
 FEED_ROLES = ("trust_lead", "service", "portal_client", "mis_client")
 # Sections of a payload that identify a pupil, hold safeguarding text or staff contacts;
 # dropped for callers without pupil-level reads.
@@ -57,6 +58,10 @@ def feed_router(service: str, outbox: sa.Table) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> EventPage:
         """The caller's trust's events with a sequence above ``after``, oldest first."""
+        if not principal.pupil_level:
+            # A portal without `pupil:read` has governor rights, aggregates only (DESIGN §5):
+            # every event is one record, naming a pupil, a school or a member of staff.
+            raise Forbidden("The change feed needs pupil-level reads (scope pupil:read).")
         o = outbox
         cond = (o.c.trust_id == principal.trust_id) & (o.c.sequence > after)
         if principal.schools is not None:
