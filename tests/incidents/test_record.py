@@ -225,8 +225,10 @@ async def test_draft_then_submit(clients, token, seeded) -> None:
     assert done.status_code == 200, done.text
     assert done.json()["incident_id"] == iid and done.json()["status"] == "submitted"
     assert await outbox_types(seeded["incidents"], iid) == ["incident.submitted.v1"]
+    # Submitted already: the record exists, so not 404 but a conflict with its state.
     again = await clients["incidents"].post(f"/v1/incidents/{iid}/submit", headers=headers)
-    assert again.status_code == 404
+    assert again.status_code == 409 and again.json()["status"] == 409
+    assert again.headers["content-type"] == "application/problem+json"
 
 
 async def test_same_incident_in_school_dialects_is_one_canonical_record(clients, token) -> None:
