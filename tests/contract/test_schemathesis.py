@@ -222,7 +222,8 @@ def test_every_operation_conforms(case, service_under_test: ServiceUnderTest) ->
 @pytest.mark.parametrize("service_under_test", [("incidents", "sqlite")], indirect=True)
 def test_stateful_client_lifecycle(api_schema, service_under_test: ServiceUnderTest) -> None:
     """Register -> read -> rotate -> revoke -> read, following the document's links."""
-    base = api_schema.as_state_machine()
+    # The clients' operations only: among the whole API's, a run seldom chose them twice.
+    base = api_schema.include(tag="clients").as_state_machine()
     seen: set[tuple[str, str, int]] = set()
 
     class Machine(base):  # type: ignore[misc, valid-type]
@@ -256,8 +257,18 @@ def test_stateful_incident_lifecycle(api_schema, service_under_test: ServiceUnde
     keys = itertools.count()
     amendment = {"reason": "Location corrected", "changes": {"location": "Year 4 cloakroom"}}
 
-    # The incidents operations only: the whole API's walks are the client test's.
-    incidents = api_schema.include(tag="incidents")
+    # The record's own operations only (the rest are walked by the conformance test): among
+    # every incidents operation a run seldom chose a link twice in a row. Schemathesis still
+    # follows each link's parameters only most of the time, at random.
+    incidents = api_schema.include(
+        operation_id=[
+            "submit_incident",
+            "get_incident",
+            "amend_incident",
+            "list_incidents",
+            "list_incident_revisions",
+        ]
+    )
 
     @incidents.hook
     def flatmap_case(context, case):  # type: ignore[no-untyped-def]
