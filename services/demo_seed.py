@@ -1,12 +1,12 @@
 """Writes the generated demo trust (``services.demo_data``) through the services' own code.
 
-Registry rows and incidents go through the incidents service's functions
-(``registry.upsert_*``, ``service.submit_incident`` with ``historic=True``, so no parent
-is ever messaged), contacts through notifications' ``upsert_contact``. What those APIs
-cannot yet express is written as the producers' events with ``record_event`` in the same
-transaction: rolls, staff, training, audit answers, trust settings, the incident details
-reporting compares (an ``incident.amended.v1`` revision carrying injuries, position and
-staff), practice flags, and each historic parent report's outcome.
+The registry goes through the incidents service's use cases (``registry_api``: settings,
+schools, rolls, staff with their training, the school audit, pupils) and the vocabulary's
+``publish``; each incident is submitted whole (interventions with positions and staff,
+injuries) by ``service.submit_incident`` with ``historic=True``, so its flags come from the
+service's own rules and no parent is ever messaged; contacts go through notifications'
+``upsert_contact``. Notifications keeps no report for a historic record, so only each
+historic parent report's outcome is written as notifications' events with ``record_event``.
 """
 
 from __future__ import annotations
@@ -17,13 +17,30 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services import demo_data as plan
-from services.incidents import models as im
-from services.incidents import registry
+from services.incidents import registry, registry_api, vocabulary_api
+from services.incidents.registry_schemas import (
+    AuditIn,
+    PupilIn,
+    RollIn,
+    SchoolIn,
+    SettingsIn,
+    StaffIn,
+    TrainingIn,
+)
 from services.incidents.schemas import IncidentCreate
+from services.incidents.sections import (
+    Aftercare,
+    Alternatives,
+    Attestation,
+    DecisionTest,
+    Injury,
+    InterventionIn,
+    Risk,
+    Welfare,
+)
 from services.incidents.service import submit_incident
 from services.notifications import models as nm
 from services.notifications.contacts import upsert_contact
@@ -44,35 +61,22 @@ ROLL_FIELDS = {
     "year_group": "year_group",
 }
 LONDON = ZoneInfo("Europe/London")
-AUDIT = {
-    "policy_in_place": "yes, reviewed annually",
-    "data_to_governors": "termly report to the local governing body",
-    "how_parents_told": "same day by email",
-}
+# The hold each kind of intervention uses standing, and what the staff's course covers.
+HOLDS = {"physical_restraint": "single_elbow", "reasonable_force": "guide"}
+TRAINED = ("guide", "single_elbow", "supine_hold")
+AUDIT = AuditIn(
+    policy_in_place=True,
+    parents_told_how="same day by email",
+    seclusion_named_as="seclusion",
+    training_bought=["Team Teach"],
+    data_reaches_governors=True,
+    post_incident_review=True,
+    no_contact_policy=False,
+)
 
 
-async def _event(
-    conn: AsyncConnection,
-    outbox: sa.Table,
-    type: str,
-    trust: str,
-    at: datetime,
-    payload: dict[str, Any],
-    subject: str,
-    school: str | None = None,
-    revision: int = 1,
-) -> None:
-    await record_event(
-        conn,
-        outbox,
-        type=type,
-        trust_id=trust,
-        school_urn=school,
-        subject_id=subject,
-        subject_revision=revision,
-        occurred_at=at,
-        payload=payload,
-    )
+def _lead(trust: str) -> Principal:
+    return Principal(subject="seed:demo", trust_id=trust, role="trust_lead", schools=None)
 
 
 async def _registry(
@@ -83,147 +87,84 @@ async def _registry(
     rng: random.Random,
 ) -> None:
     now = ctx.clock.now()
+    lead = _lead(trust)
     async with ctx.db.transaction() as conn:
         await registry.upsert_trust(conn, ctx.clock, trust, "Demo Learning Trust")
-        await _event(
-            conn,
-            im.outbox,
-            "trust.settings_changed.v1",
-            trust,
-            now,
-            {"settings": {"suppression_threshold": 4}, "effective": {"suppression_threshold": 4}},
-            trust,
-        )
-        await _event(
-            conn,
-            im.outbox,
-            "vocabulary.published.v1",
-            trust,
-            now,
-            {"version": 1, "mappings": 0, "published_at": now.isoformat()},
-            "vocabulary",
-        )
+        # Ground holds are timed against a generous limit, so the serious flags are the
+        # planted prone holds (a technique the trust prohibits by default).
+        settings = SettingsIn(suppression_threshold=4, ground_restraint_limit_minutes=15)
+        await registry_api.put_settings(conn, lead, ctx.clock, None, settings)
+        await vocabulary_api.publish(conn, lead, ctx.clock)
         for s in schools:
-            await registry.upsert_school(
+            await registry_api.put_school(
                 conn,
+                lead,
                 ctx.clock,
-                trust,
-                urn=s.urn,
-                name=s.name,
-                establishment_type=s.establishment_type,
-                phase=s.phase,
-                email=f"office{s.urn}@schools.example.org",
-                phone="020 7946 0000",
+                s.urn,
+                SchoolIn(
+                    name=s.name,
+                    establishment_type=s.establishment_type,
+                    phase=s.phase,
+                    email=f"office{s.urn}@schools.example.org",
+                    phone="020 7946 0000",
+                ),
             )
             for year in years:
                 cells = plan.roll_cells(s)
                 counts = {ROLL_FIELDS[d]: groups for d, groups in cells.items() if d != "all"}
-                await _event(
-                    conn,
-                    im.outbox,
-                    "roll.updated.v1",
-                    trust,
-                    now,
-                    {
-                        "school_urn": s.urn,
-                        "academic_year": f"{year}/{(year + 1) % 100:02d}",
-                        "total": cells["all"]["all"],
-                        "counts": counts,
-                    },
-                    f"{s.urn}:{year}",
-                    s.urn,
+                roll = RollIn.model_validate({"total": cells["all"]["all"], "counts": counts})
+                await registry_api.put_roll(
+                    conn, lead, ctx.clock, s.urn, f"{year}-{(year + 1) % 100:02d}", roll
                 )
             today = now.astimezone(LONDON).date()
             for k in range(s.staff):
                 staff = f"stf-{s.urn}-{k:03d}"
                 needs = k < int(s.staff * 0.6)
-                await _event(
-                    conn,
-                    im.outbox,
-                    "staff.updated.v1",
-                    trust,
-                    now,
-                    {"staff_ref": staff, "school_urn": s.urn, "requires_training": needs},
-                    staff,
-                    s.urn,
-                )
+                training = []
                 if needs and k % 9 != 8:  # about 89% trained
                     done = today - timedelta(days=rng.randint(30, 3 * 365 - 10))
-                    await _event(
-                        conn,
-                        im.outbox,
-                        "training.recorded.v1",
-                        trust,
-                        now,
-                        {
-                            "staff_ref": staff,
-                            "school_urn": s.urn,
-                            "provider": "Team Teach",
-                            "course": "Positive handling",
-                            "techniques": [],
-                            "completed_date": done.isoformat(),
-                            "expiry_date": (done + timedelta(days=3 * 365)).isoformat(),
-                        },
-                        f"trn-{staff}",
-                        s.urn,
+                    training.append(
+                        TrainingIn(
+                            provider="Team Teach",
+                            course="Positive handling",
+                            techniques=list(TRAINED),
+                            completed_date=done,
+                            expiry_date=done + timedelta(days=3 * 365),
+                        )
                     )
-            answers = {
-                "policy_in_place": AUDIT["policy_in_place"],
-                "data_reaches_governors": AUDIT["data_to_governors"],
-            }
-            await _event(
-                conn,
-                im.outbox,
-                "school.audit_recorded.v1",
-                trust,
-                now,
-                {"school_urn": s.urn, "answers": answers, "recorded_at": now.isoformat()},
-                s.urn,
-                s.urn,
-            )
+                body = StaffIn(
+                    name=f"Staff {k:03d}",
+                    role="teaching assistant" if needs else "office",
+                    requires_training=needs,
+                    training=training,
+                )
+                await registry_api.put_staff(conn, lead, ctx.clock, s.urn, staff, body)
+            await registry_api.put_audit(conn, lead, ctx.clock, s.urn, AUDIT)
 
 
 async def _pupils(
     inc: ServiceContext, notif: ServiceContext, trust: str, pupils: list[plan.Pupil]
 ) -> None:
-    now = inc.clock.now()
+    lead = _lead(trust)
     async with inc.db.transaction() as conn:
         for p in pupils:
-            pid = await registry.upsert_pupil(
+            await registry_api.put_pupil(
                 conn,
+                lead,
                 inc.clock,
-                trust,
-                school_urn=p.school.urn,
-                mis_ref=p.ref,
-                legal_first_name="Demo",
-                legal_last_name=p.ref,
-                sen_provision=p.sen,
-                year_group=p.year_group,
-                gender=p.gender,
-                fsm_eligible=p.fsm,
-                ethnicity=p.ethnicity,
-                date_of_birth=date(2010, 1, 1),
-            )
-            await _event(
-                conn,
-                im.outbox,
-                "pupil.updated.v1",
-                trust,
-                now,
-                {
-                    "school_urn": p.school.urn,
-                    "pupil": {
-                        "pupil_id": pid,
-                        "sen_provision": p.sen,
-                        "year_group": p.year_group,
-                        "gender": p.gender,
-                        "fsm_eligible": p.fsm,
-                        "ethnicity": p.ethnicity,
-                    },
-                    "fsm_ever6": p.ever6,
-                },
-                pid,
                 p.school.urn,
+                p.ref,
+                PupilIn(
+                    legal_first_name="Demo",
+                    legal_last_name=p.ref,
+                    sen_provision=p.sen,  # type: ignore[arg-type]
+                    year_group=p.year_group,
+                    gender=p.gender,  # type: ignore[arg-type]
+                    fsm_eligible=p.fsm,
+                    fsm_ever6=p.ever6,
+                    ethnicity=p.ethnicity,
+                    date_of_birth=date(2010, 1, 1),
+                ),
             )
     async with notif.db.transaction() as conn:
         for n, p in enumerate(pupils):
@@ -242,170 +183,139 @@ async def _pupils(
             )
 
 
-async def _incident(
-    inc: AsyncConnection, notif: AsyncConnection, trust: str, x: plan.Incident, k: int
-) -> None:
+def _body(x: plan.Incident, k: int) -> IncidentCreate:
+    """The whole historic record, as the school's MIS held it."""
     start = datetime.combine(x.day, time(9, 0), LONDON) + timedelta(minutes=x.minute)
-    recorded = FrozenClock(start.astimezone(UTC) + timedelta(minutes=60 + x.minute % 120))
-    who = Principal(subject="seed:demo", trust_id=trust, role="trust_lead", schools=None)
-    body = IncidentCreate(
+    ended = start + timedelta(minutes=3 + x.minute % 12)
+    staff = [f"stf-{x.school.urn}-{n:03d}" for n in x.staff]
+    position, technique = "standing", HOLDS.get(x.kind)
+    if x.ground:
+        prone = k % 10 == 0
+        position = "ground_prone" if prone else "ground_supine"
+        technique = "prone_hold" if prone else "supine_hold"
+    injuries = [
+        Injury(
+            person="staff",
+            staff_ref=staff[n % len(staff)] if staff else None,
+            description="Bruised forearm",
+            treatment="First aid",
+            riddor_reportable=False,
+        )
+        for n in range(x.staff_injuries)
+    ]
+    if x.pupil_injured:
+        injuries.append(
+            Injury(
+                person="pupil",
+                description="Graze to the knee",
+                treatment="First aid",
+                riddor_reportable=False,
+            )
+        )
+    attested = Attestation(attested=True, reason="As the MIS history records it.")
+    return IncidentCreate(
         school_urn=x.school.urn,
         pupil_ref=x.pupil_ref,
         occurred_at=start,
-        ended_at=start + timedelta(minutes=3 + x.minute % 12),
+        ended_at=ended,
         intervention_type=x.kind,
         summary="Historic record loaded with the demo trust.",
         source_system="demo-mis",
         source_id=f"D-{x.school.urn}-{k:05d}",
-    )
-    made, _ = await submit_incident(inc, who, body, recorded, historic=True)
-    # The details reporting compares, as a second revision (what amend_incident will do).
-    staff = [f"stf-{x.school.urn}-{n:03d}" for n in x.staff]
-    i = im.incident
-    key = (i.c.trust_id == trust) & (i.c.incident_id == made.incident_id)
-    await inc.execute(i.update().where(key).values(revision=2))
-    done = recorded.now()
-    await inc.execute(
-        im.incident_revision.insert().values(
-            trust_id=trust,
-            incident_id=made.incident_id,
-            revision=2,
-            body={**made.model_dump(mode="json"), "revision": 2},
-            author="seed:demo",
-            reason="details completed from the MIS history",
-            created_at=done,
-        )
-    )
-    out = (
-        await inc.execute(
-            sa.select(im.outbox.c.payload).where(
-                (im.outbox.c.trust_id == trust) & (im.outbox.c.subject_id == made.incident_id)
+        planned=False,
+        location="Classroom",
+        antecedents="Recorded in the MIS history.",
+        triggers="Recorded in the MIS history.",
+        risk=Risk(presented="Risk of injury to others", to=["pupils"], severity="medium"),
+        alternatives=Alternatives(
+            strategies=["reassurance"], why_insufficient="The risk continued."
+        ),
+        interventions=[
+            InterventionIn(
+                type=x.kind,
+                technique=technique,
+                position=position,  # type: ignore[arg-type]
+                purpose="prevent_injury",
+                started_at=start,
+                ended_at=ended,
+                staff=staff,
+                supervised_throughout=True if x.kind == "seclusion" else None,
             )
-        )
-    ).scalar_one()
-    ended = start + timedelta(minutes=3 + x.minute % 12)
-    amended = {
-        **out,
-        "incident": {**out["incident"], "revision": 2},
-        "record": {
-            "interventions": [
-                {
-                    "type": out["incident"]["intervention_type"],
-                    "position": "ground_supine" if x.ground else "standing",
-                    "started_at": start.isoformat(),
-                    "ended_at": ended.isoformat(),
-                    "duration_minutes": 3 + x.minute % 12,
-                    "staff_count": len(staff),
-                }
-            ],
-            "injury_count": x.staff_injuries + int(x.pupil_injured),
-            "pupil_injured": x.pupil_injured,
-            "staff_injured": x.staff_injuries > 0,
-            "staff_injury_count": x.staff_injuries,
-            "staff_refs": staff,
-        },
-        "amendment": {
-            "revision": 2,
-            "author": "seed:demo",
-            "reason": "details completed from the MIS history",
-            "changed_fields": ["/interventions", "/injuries"],
-            "material": False,
-        },
-    }
-    await _event(
-        inc,
-        im.outbox,
-        "incident.amended.v1",
-        trust,
-        done,
-        amended,
-        made.incident_id,
-        x.school.urn,
-        revision=2,
+        ],
+        decision_test=DecisionTest(
+            necessity=attested,
+            proportionality=attested,
+            shortest_time=attested,
+            welfare=attested,
+        ),
+        welfare=Welfare(monitoring="Watched throughout.", medical_check=True),
+        injuries=injuries,
+        aftercare=Aftercare(
+            pupil_debrief="Talked through.",
+            staff_debrief="Debriefed.",
+            support_offered="Check-ins.",
+        ),
     )
-    if x.ground and k % 10 == 0:
-        await _event(
-            inc,
-            im.outbox,
-            "practice.flagged.v1",
-            trust,
-            done,
-            {
-                "incident_id": made.incident_id,
-                "revision": 2,
-                "pupil_id": pupil_id(trust, x.school.urn, x.pupil_ref),
-                "occurred_at": start.isoformat(),
-                "local_date": x.day.isoformat(),
-                "setting_type": out["school"]["setting_type"],
-                "severity": "serious",
-                "flags": [{"code": "prone_hold", "severity": "serious", "detail": "a prone hold"}],
-                "historic": True,
-            },
-            made.incident_id,
-            x.school.urn,
-        )
+
+
+async def _incident(
+    inc: AsyncConnection, notif: AsyncConnection, trust: str, x: plan.Incident, k: int
+) -> None:
+    body = _body(x, k)
+    assert body.occurred_at is not None
+    start = body.occurred_at
+    recorded = FrozenClock(start.astimezone(UTC) + timedelta(minutes=60 + x.minute % 120))
+    made, _ = await submit_incident(inc, _lead(trust), body, recorded, historic=True)
+    # Notifications keeps no report for a historic record (nothing may be sent), so each
+    # historic report's outcome is written as its events, as notifications would emit them.
     report = str(uuid.uuid5(uuid.NAMESPACE_URL, f"candour:demo-report:{made.incident_id}"))
     sent = start + timedelta(minutes=x.report_minutes)
+    delivered = sent + timedelta(minutes=1)
+    pid = pupil_id(trust, x.school.urn, x.pupil_ref)
     common = {
         "report_id": report,
         "incident_id": made.incident_id,
         "incident_occurred_at": start.isoformat(),
+        "pupil_id": pid,
     }
-    pid = pupil_id(trust, x.school.urn, x.pupil_ref)
-    await _event(
-        notif,
-        nm.outbox,
-        "parent_report.sent.v1",
-        trust,
-        sent,
-        {
-            **common,
-            "pupil_id": pid,
-            "channel": "email",
-            "provider": "historic",
-            "sent_at": sent.isoformat(),
-        },
-        report,
-        x.school.urn,
-    )
-    delivered = sent + timedelta(minutes=1)
-    await _event(
-        notif,
-        nm.outbox,
-        "parent_report.delivered.v1",
-        trust,
-        delivered,
-        {
-            **common,
-            "pupil_id": pid,
-            "channel": "email",
-            "provider": "historic",
-            "delivered_at": delivered.isoformat(),
-        },
-        report,
-        x.school.urn,
-    )
-    await _event(
-        notif,
-        nm.outbox,
-        "parent_report.completed.v1",
-        trust,
-        delivered,
-        {
-            **common,
-            "pupil_id": pid,
-            "standard": "missed" if x.missed else "met",
-            "reason": "the written report reached the parent after the school day"
-            if x.missed
-            else None,
-            "local_date": x.day.isoformat(),
-            "first_sent_at": sent.isoformat(),
-            "told_at": delivered.isoformat(),
-            "completed_at": delivered.isoformat(),
-        },
-        report,
-        x.school.urn,
-    )
+    outcomes: list[tuple[str, datetime, dict[str, Any]]] = [
+        (
+            "parent_report.sent.v1",
+            sent,
+            {"channel": "email", "provider": "historic", "sent_at": sent.isoformat()},
+        ),
+        (
+            "parent_report.delivered.v1",
+            delivered,
+            {"channel": "email", "provider": "historic", "delivered_at": delivered.isoformat()},
+        ),
+        (
+            "parent_report.completed.v1",
+            delivered,
+            {
+                "standard": "missed" if x.missed else "met",
+                "reason": "the written report reached the parent after the school day"
+                if x.missed
+                else None,
+                "local_date": x.day.isoformat(),
+                "first_sent_at": sent.isoformat(),
+                "told_at": delivered.isoformat(),
+                "completed_at": delivered.isoformat(),
+            },
+        ),
+    ]
+    for type, at, extra in outcomes:
+        await record_event(
+            notif,
+            nm.outbox,
+            type=type,
+            trust_id=trust,
+            school_urn=x.school.urn,
+            subject_id=report,
+            subject_revision=1,
+            occurred_at=at,
+            payload={**common, **extra},
+        )
 
 
 async def seed_generated(

@@ -200,7 +200,7 @@ async def put_staff(
         trainings.append((t, codes))
     _raise(problems, "member of staff")
     trust_id = principal.trust_id
-    fields = body.model_dump(exclude={"training", "escalation_roles"})
+    fields = body.model_dump(exclude={"training", "escalation_roles", "requires_training"})
     changed = await registry.upsert_staff(
         conn, clock, trust_id, school_urn=urn, staff_ref=staff_ref, **fields
     )
@@ -219,6 +219,7 @@ async def put_staff(
                 role=body.role,
                 contact=StaffContact(email=body.email, phone=body.phone),
                 escalation_roles=list(body.escalation_roles),
+                requires_training=body.requires_training,
             ),
         )
     for t, codes in trainings:

@@ -112,6 +112,9 @@ class StaffIn(_In):
         description="Who is alerted to phone parents when a report is at risk",
     )
     training: list[TrainingIn] = Field(default_factory=list, max_length=20)
+    requires_training: StrictBool = Field(
+        default=True, description="May use restrictive interventions, so must be trained"
+    )
 
 
 class StaffOut(BaseModel):

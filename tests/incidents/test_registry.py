@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.incidents.helpers import intervention, make_incident, outbox_types
+from tests.incidents.helpers import intervention, make_incident, outbox_payloads, outbox_types
 from tests.support.fixtures import auth
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -163,6 +163,29 @@ async def test_staff_and_training_then_an_incident_by_them(clients, token, seede
         "/training/0/expiry_date",
         "/training/0/techniques/0",
     }
+
+
+async def test_staff_who_never_intervene_need_no_training(clients, token, seeded) -> None:
+    mis = auth(token("mis_client"))
+    office = {"name": "Ms Ada Roe", "role": "Office manager", "requires_training": False}
+    r = await clients["incidents"].put(
+        "/v1/schools/100001/staff/STF-1950", json=office, headers=mis
+    )
+    assert r.status_code == 200, r.text
+    r = await clients["incidents"].put(
+        "/v1/schools/100001/staff/STF-1951", json={"name": "Mr Bo Lin"}, headers=mis
+    )
+    assert r.status_code == 200, r.text
+    sent = await outbox_payloads(seeded["incidents"], "staff.updated.v1", "STF-1950")
+    default = await outbox_payloads(seeded["incidents"], "staff.updated.v1", "STF-1951")
+    assert [p["requires_training"] for p in sent + default] == [False, True]
+    bad = await clients["incidents"].put(
+        "/v1/schools/100001/staff/STF-1952",
+        json={**office, "requires_training": "no"},
+        headers=mis,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["pointer"] == "/requires_training"
 
 
 async def test_roll_counts_checked(clients, token, seeded) -> None:

@@ -120,6 +120,30 @@ async def test_schools_summary_and_disproportionality_values(contexts, clients, 
     assert e["pupils"]["suppressed"] and e["risk_ratio"]["suppressed"] and e["significant"] is None
 
 
+async def test_distinct_pupils_per_interval(contexts, clients, token) -> None:
+    await history(contexts["reporting"])
+    rep = clients["reporting"]
+    h = auth(token("trust_lead"))
+    months = (
+        await rep.get("/v1/trusts/TR00001/trends?metric=pupils&interval=month", headers=h)
+    ).json()["points"]
+    # All six pupils in October (p0's five incidents count once); no one in any other month.
+    assert {p["label"]: p["value"]["count"] for p in months if p["value"]["count"]} == {
+        months[1]["label"]: 6
+    }
+    assert months[1]["from_date"] == "2026-10-01"
+    weeks = (
+        await rep.get("/v1/trusts/TR00001/trends?metric=pupils&interval=week", headers=h)
+    ).json()["points"]
+    # Incident i is on 5 October + i days; pupils p0 x5, p1..p5 (hand-counted per week).
+    days = {5 + i: p for i, p in enumerate(["p0"] * 5 + ["p1", "p2", "p3", "p4", "p5"])}
+    for point in weeks:
+        first, last = point["from_date"], point["to_date"]
+        expected = {p for day, p in days.items() if first <= f"2026-10-{day:02d}" <= last}
+        assert point["value"]["count"] == len(expected), point
+    assert len([p for p in weeks if p["value"]["count"]]) >= 2  # the ten days span two weeks
+
+
 async def test_timeliness_and_periods_use_the_schools_local_day(contexts, clients, token) -> None:
     from datetime import UTC, datetime
 

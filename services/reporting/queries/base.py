@@ -61,6 +61,11 @@ class Ask:
 
 async def build_query(conn: AsyncConnection, principal: Principal, ask: Ask, clock: Clock) -> Query:
     """Resolve the caller's scope, the period (trust term dates) and the trust's settings."""
+    if conn.dialect.name == "postgresql":
+        # A report's statements are prepared and reused: after five runs PostgreSQL may
+        # switch to a generic plan, blind to how many rows the trust and period select,
+        # which tripled the large reports' time. Plan each with its values (this request).
+        await conn.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
     state = (
         await conn.execute(
             sa.select(m.trust_state).where(m.trust_state.c.trust_id == principal.trust_id)
