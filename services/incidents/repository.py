@@ -10,14 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.incidents import models as m
 from shared.auth.principal import Principal
-
-
-def scoped(table: sa.Table, principal: Principal) -> sa.ColumnElement[bool]:
-    """The caller's trust and, unless it has them all, its schools."""
-    cond = table.c.trust_id == principal.trust_id
-    if principal.schools is not None:
-        cond = cond & table.c.school_urn.in_(sorted(principal.schools))
-    return cond
+from shared.db.scoping import scoped
 
 
 async def get_school(conn: AsyncConnection, trust_id: str, urn: str) -> sa.Row | None:

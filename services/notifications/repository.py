@@ -7,15 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications import models as m
 from shared.auth.principal import Principal
+from shared.db.scoping import scoped
 from shared.errors import NotFound
-
-
-def scoped(table: sa.Table, principal: Principal) -> sa.ColumnElement[bool]:
-    """The caller's trust and, unless it has them all, its schools."""
-    cond = table.c.trust_id == principal.trust_id
-    if principal.schools is not None:
-        cond = cond & table.c.school_urn.in_(sorted(principal.schools))
-    return cond
 
 
 async def reports_for_incident(

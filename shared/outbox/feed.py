@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal
+from shared.db.scoping import scoped
 from shared.db.session import SessionDep
 from shared.errors import Forbidden, problem_responses
 from shared.events.envelope import EventEnvelope
@@ -63,9 +64,7 @@ def feed_router(service: str, outbox: sa.Table) -> APIRouter:
             # every event is one record, naming a pupil, a school or a member of staff.
             raise Forbidden("The change feed needs pupil-level reads (scope pupil:read).")
         o = outbox
-        cond = (o.c.trust_id == principal.trust_id) & (o.c.sequence > after)
-        if principal.schools is not None:
-            cond = cond & o.c.school_urn.in_(sorted(principal.schools))
+        cond = scoped(o, principal) & (o.c.sequence > after)
         rows = (
             await conn.execute(sa.select(o).where(cond).order_by(o.c.sequence).limit(limit))
         ).all()
