@@ -129,7 +129,10 @@ async def test_sql_and_script_text_is_stored_verbatim_and_escaped_when_rendered(
     html = msg.get_body(("html",)).get_content()
     text = msg.get_body(("plain",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
-    assert "<img src=x" not in html and "{{ 7*7 }}" in html and "49" not in html
+    assert "<img src=x" not in html and "{{ 7*7 }}" in html
+    # The template expression stays text: never evaluated. (The signed read link's token is
+    # random and may hold any digits, so look only at the summary as rendered.)
+    assert "{{ 7*7 }} ${7*7}" in html and "49 ${7*7}" not in html
     assert "DROP TABLE incident" in text
     listed = await clients["incidents"].get("/v1/incidents", headers=auth(token("trust_lead")))
     assert any(i["summary"] == hostile.strip() for i in listed.json()["items"])
