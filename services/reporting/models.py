@@ -68,6 +68,7 @@ parent_report_fact = sa.Table(
     sa.Column("sent_at", UTCDateTime, nullable=False),
     sa.Column("incident_occurred_at", UTCDateTime, nullable=False),
     sa.Index("ix_parent_report_fact_trust_id_school_urn", "trust_id", "school_urn"),
+    sa.Index("ix_parent_report_fact_trust_id_incident_id", "trust_id", "incident_id"),
 )
 
 # Machine clients whose tokens this service refuses (client.revoked.v1).
@@ -99,6 +100,7 @@ incident_staff = sa.Table(
     sa.Column("trust_id", sa.String(7), primary_key=True),
     sa.Column("incident_id", sa.String(36), primary_key=True),
     sa.Column("staff_id", sa.String(36), primary_key=True),
+    sa.Index("ix_incident_staff_trust_id_staff_id", "trust_id", "staff_id"),
 )
 
 incident_review = sa.Table(
@@ -194,11 +196,23 @@ parent_report_status = sa.Table(
     sa.Column("withheld", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("escalated", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    # The local date of its incident while that incident counts (else NULL), kept by the
+    # rollups: delivery-time percentiles read the period's reports by this index alone.
+    sa.Column("local_date", sa.Date),
     sa.Index("ix_parent_report_status_trust_id_incident_id", "trust_id", "incident_id"),
+    sa.Index(
+        "ix_parent_report_status_trust_id_local_date",
+        "trust_id",
+        "local_date",
+        "school_urn",
+        postgresql_include=["incident_occurred_at", "first_delivered_at"],
+    ),
 )
 
-# A daily rollup of counted (significant, not voided) incidents, kept by the incident
-# projections: the reports' counts read a few hundred rows per school-year, not every fact.
+# Rollups kept by the projections (services/reporting/rollups.py), so that a report reads a
+# few rows per school-day, not every fact. Each counted (significant, not voided) incident
+# adds its share to one row of each; an amendment, a flag, a review, a parent report or a
+# training record takes its old share away and adds the new one.
 incident_day = sa.Table(
     "incident_day",
     metadata,
@@ -206,13 +220,40 @@ incident_day = sa.Table(
     sa.Column("school_urn", sa.String(6), primary_key=True),
     sa.Column("local_date", sa.Date, primary_key=True),
     sa.Column("kind", sa.String(20), primary_key=True),
+    # How the record arrived (the MIS or "direct"), for the audit.
+    sa.Column("source", sa.String(64), primary_key=True),
+    # The school's own name for a seclusion ("" for other kinds), for the audit.
+    sa.Column("label", sa.String(120), primary_key=True),
     sa.Column("setting_type", sa.String(40), nullable=False),
     sa.Column("incidents", sa.Integer, nullable=False),
     sa.Column("staff_injuries", sa.Integer, nullable=False),
     sa.Column("ground_restraint", sa.Integer, nullable=False),
     sa.Column("pupil_injuries", sa.Integer, nullable=False),
     sa.Column("late_records", sa.Integer, nullable=False),
+    # Flagged practices (one per rule), incidents reviewed, incidents with a member of staff
+    # whose training was not in date on the day.
+    sa.Column("flagged", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("reviewed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("untrained", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_incident_day_trust_id_local_date", "trust_id", "local_date"),
+)
+
+# Parent reports of counted incidents, by the incident's school and local date.
+report_day = sa.Table(
+    "report_day",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("local_date", sa.Date, primary_key=True),
+    sa.Column("setting_type", sa.String(40), nullable=False),
+    sa.Column("reports", sa.Integer, nullable=False),
+    sa.Column("sent", sa.Integer, nullable=False),
+    sa.Column("completed", sa.Integer, nullable=False),
+    sa.Column("met", sa.Integer, nullable=False),
+    sa.Column("missed", sa.Integer, nullable=False),
+    sa.Column("withheld", sa.Integer, nullable=False),
+    sa.Column("timed", sa.Integer, nullable=False),
+    sa.Index("ix_report_day_trust_id_local_date", "trust_id", "local_date"),
 )
 
 # Counted incidents per pupil per academic year, by the characteristics the records gave:
@@ -222,6 +263,26 @@ pupil_year = sa.Table(
     metadata,
     sa.Column("trust_id", sa.String(7), primary_key=True),
     sa.Column("academic_year", sa.Integer, primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("pupil_id", sa.String(36), primary_key=True),
+    sa.Column("characteristics", sa.String(80), primary_key=True),
+    sa.Column("setting_type", sa.String(40), nullable=False),
+    sa.Column("sen_provision", sa.String(1), nullable=False),
+    sa.Column("year_group", sa.String(2)),
+    sa.Column("gender", sa.String(1)),
+    sa.Column("fsm_eligible", sa.Boolean),
+    sa.Column("fsm_ever6", sa.Boolean),
+    sa.Column("ethnicity", sa.String(4)),
+    sa.Column("incidents", sa.Integer, nullable=False),
+)
+
+# The same per pupil and calendar month (``month`` = year * 12 + month - 1): distinct pupils
+# over any run of whole months (a term, a month of a trend) read these, not the facts.
+pupil_month = sa.Table(
+    "pupil_month",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("month", sa.Integer, primary_key=True),
     sa.Column("school_urn", sa.String(6), primary_key=True),
     sa.Column("pupil_id", sa.String(36), primary_key=True),
     sa.Column("characteristics", sa.String(80), primary_key=True),
@@ -252,7 +313,9 @@ READ_MODEL = (
     "school_audit",
     "parent_report_status",
     "incident_day",
+    "report_day",
     "pupil_year",
+    "pupil_month",
 )
 
 tables = add_outbox_tables(metadata)

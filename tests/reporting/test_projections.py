@@ -8,17 +8,28 @@ import sqlalchemy as sa
 
 from services.reporting import models as m
 from services.reporting.projections import make_consumer
-from tests.reporting.builders import T0, amended, envelope, incident, report_event, roll
+from services.reporting.rollups import refill
+from tests.reporting.builders import (
+    T0,
+    amended,
+    envelope,
+    flagged,
+    incident,
+    report_event,
+    roll,
+    staff,
+    training,
+)
 
 
 def stream(trust: str) -> list:
     """A history touching every kind of projection, with an amendment and a late roll."""
     e = lambda *a, **k: envelope(*a, trust=trust, **k)  # noqa: E731
     return [
-        e("incident.submitted.v1", incident(staff_injuries=1), subject="i-1"),
+        e("incident.submitted.v1", incident(staff_injuries=1, staff_ids=("s-1",)), subject="i-1"),
         e(
             "incident.amended.v1",
-            amended(revision=2, kind="seclusion", staff_injuries=2),
+            amended(revision=2, kind="seclusion", staff_injuries=2, staff_ids=("s-1", "s-2")),
             subject="i-1",
             revision=2,
         ),
@@ -78,6 +89,24 @@ def stream(trust: str) -> list:
             producer="notifications",
             subject="r-1",
         ),
+        e("practice.flagged.v1", flagged("i-1", "prone_hold"), subject="i-1"),
+        e("practice.flagged.v1", flagged("i-1", "pain_compliance"), subject="i-1"),
+        e(
+            "incident.reviewed.v1",
+            {
+                "incident_id": "i-1",
+                "revision": 2,
+                "status": "reviewed",
+                "reviewer_role": "school_lead",
+                "reviewed_at": (T0 + timedelta(days=2)).isoformat(),
+                "support_plan_changed": True,
+                "handling_plan_changed": False,
+            },
+            subject="i-1",
+        ),
+        e("staff.updated.v1", staff("s-1"), subject="s-1"),
+        # s-1's training covers the day; s-2 has none, so i-1 counts as with untrained staff.
+        e("training.recorded.v1", training("s-1", "2025-01-01", "2027-01-10"), subject="s-1"),
         e(
             "trust.settings_changed.v1",
             {"settings": {"suppression_threshold": 3}, "effective": {"suppression_threshold": 3}},
@@ -136,6 +165,21 @@ async def test_any_order_and_repeats_give_the_same_read_model(contexts, clients,
         s = m.parent_report_status
         pr = (await conn.execute(sa.select(s).where(s.c.trust_id == "TR00002"))).one()
         assert pr.outcome == "met" and pr.first_delivered_at == T0 + timedelta(minutes=31)
+        d = m.incident_day
+        day = (await conn.execute(sa.select(d).where(d.c.trust_id == "TR00001"))).one()
+        assert (day.kind, day.incidents, day.flagged, day.reviewed, day.untrained) == (
+            "seclusion",
+            1,
+            2,
+            1,
+            1,
+        )
+    # What the projections kept is what a one-pass refill computes from the base tables.
+    async with ctx.db.transaction() as conn:
+        for statement in refill(["TR00001"]):
+            await conn.execute(statement)
+    async with ctx.db.engine.connect() as conn:
+        assert await dump(conn, "TR00001") == a
     for trust in ("TR00001", "TR00002"):
         r = await clients["reporting"].get(
             f"/v1/trusts/{trust}/disproportionality",

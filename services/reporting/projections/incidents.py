@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting.projections.common import upsert
+from services.reporting.rollups import DAY, touching
 from shared.events.envelope import EventEnvelope
 from shared.events.payloads import (
     IncidentAmendedV1,
@@ -75,99 +75,18 @@ async def _apply_revision(
         > date.fromisoformat(facts.local_date) + timedelta(days=1),
     }
     key = {"trust_id": env.trust_id, "incident_id": facts.incident_id}
-    old = (
-        await conn.execute(
-            sa.select(f).where(
-                (f.c.trust_id == env.trust_id) & (f.c.incident_id == facts.incident_id)
+    async with touching(conn, env.trust_id, [facts.incident_id]):
+        written = await upsert(conn, f, key, values, newer=f.c.revision < facts.revision)
+        if written:
+            s = m.incident_staff
+            await conn.execute(
+                s.delete().where(
+                    (s.c.trust_id == env.trust_id) & (s.c.incident_id == facts.incident_id)
+                )
             )
-        )
-    ).first()
-    written = await upsert(conn, f, key, values, newer=f.c.revision < facts.revision)
-    if written:
-        if old is not None:
-            await roll_up(conn, env.trust_id, old._asdict(), -1)
-            await roll_up_pupil(conn, env.trust_id, old._asdict(), -1)
-        await roll_up(conn, env.trust_id, values, +1)
-        await roll_up_pupil(conn, env.trust_id, {**values, **key}, +1)
-        s = m.incident_staff
-        await conn.execute(
-            s.delete().where(
-                (s.c.trust_id == env.trust_id) & (s.c.incident_id == facts.incident_id)
-            )
-        )
-        for staff_id in sorted({staff_key(e.school.urn, ref) for ref in record.staff_refs}):
-            await conn.execute(s.insert().values(**key, staff_id=staff_id))
+            for staff_id in sorted({staff_key(e.school.urn, ref) for ref in record.staff_refs}):
+                await conn.execute(s.insert().values(**key, staff_id=staff_id))
     await _school(conn, env.trust_id, e)
-
-
-def kind_of(intervention_type: str) -> str:
-    """restraint, seclusion or other, as the reports group them."""
-    if intervention_type in ("physical_restraint", "mechanical_restraint"):
-        return "restraint"
-    return "seclusion" if intervention_type == "seclusion" else "other"
-
-
-async def roll_up(conn: AsyncConnection, trust_id: str, fact: dict[str, Any], sign: int) -> None:
-    """Add (or, with sign -1, take away) one fact's share of the daily rollup."""
-    if not fact["significant"] or fact["voided"]:
-        return
-    d = m.incident_day
-    key = {
-        "trust_id": trust_id,
-        "school_urn": fact["school_urn"],
-        "local_date": fact["local_date"],
-        "kind": kind_of(fact["intervention_type"]),
-    }
-    delta = {
-        "incidents": sign,
-        "staff_injuries": sign * fact["staff_injuries"],
-        "ground_restraint": sign * int(fact["ground_restraint"]),
-        "pupil_injuries": sign * int(fact["pupil_injured"]),
-        "late_records": sign * int(fact["recorded_late"]),
-    }
-    cond = sa.and_(*(d.c[k] == v for k, v in key.items()))
-    if (await conn.execute(sa.select(d.c.kind).where(cond))).first() is None:
-        await conn.execute(d.insert().values(**key, setting_type=fact["setting_type"], **delta))
-    else:
-        await conn.execute(d.update().where(cond).values({k: d.c[k] + v for k, v in delta.items()}))
-        # An empty day leaves no row, so the rollup is the same whatever the event order.
-        await conn.execute(d.delete().where(cond & (d.c.incidents == 0)))
-
-
-CHARACTERISTICS = (
-    "sen_provision",
-    "year_group",
-    "gender",
-    "fsm_eligible",
-    "fsm_ever6",
-    "ethnicity",
-)
-
-
-async def roll_up_pupil(
-    conn: AsyncConnection, trust_id: str, fact: dict[str, Any], sign: int
-) -> None:
-    """Add (or take away) one fact from its pupil's academic-year row."""
-    if not fact["significant"] or fact["voided"]:
-        return
-    p = m.pupil_year
-    day = fact["local_date"]
-    chars = {c: fact[c] for c in CHARACTERISTICS}
-    key = {
-        "trust_id": trust_id,
-        "academic_year": day.year if day.month >= 9 else day.year - 1,
-        "school_urn": fact["school_urn"],
-        "pupil_id": fact["pupil_id"],
-        "characteristics": "|".join("" if v is None else str(v) for v in chars.values()),
-    }
-    cond = sa.and_(*(p.c[k] == v for k, v in key.items()))
-    if (await conn.execute(sa.select(p.c.incidents).where(cond))).first() is None:
-        await conn.execute(
-            p.insert().values(**key, **chars, setting_type=fact["setting_type"], incidents=sign)
-        )
-    else:
-        await conn.execute(p.update().where(cond).values(incidents=p.c.incidents + sign))
-        await conn.execute(p.delete().where(cond & (p.c.incidents == 0)))
 
 
 async def apply_incident(conn: AsyncConnection, env: EventEnvelope) -> None:
@@ -185,26 +104,32 @@ async def apply_reviewed(conn: AsyncConnection, env: EventEnvelope) -> None:
     """The first post-incident review of an incident."""
     e = IncidentReviewedV1.model_validate(env.payload)
     r = m.incident_review
-    await upsert(
-        conn,
-        r,
-        {"trust_id": env.trust_id, "incident_id": e.incident_id},
-        {
-            "reviewed_at": e.reviewed_at,
-            "plan_changed": e.support_plan_changed or e.handling_plan_changed,
-        },
-        newer=r.c.reviewed_at > e.reviewed_at,
-    )
+    async with touching(conn, env.trust_id, [e.incident_id], DAY):
+        await upsert(
+            conn,
+            r,
+            {"trust_id": env.trust_id, "incident_id": e.incident_id},
+            {
+                "reviewed_at": e.reviewed_at,
+                "plan_changed": e.support_plan_changed or e.handling_plan_changed,
+            },
+            newer=r.c.reviewed_at > e.reviewed_at,
+        )
 
 
 async def apply_flagged(conn: AsyncConnection, env: EventEnvelope) -> None:
     """Prohibited or unsafe practices the rules found on an incident, one row per rule."""
     e = PracticeFlaggedV1.model_validate(env.payload)
-    for flag in e.flags:
-        await upsert(
-            conn,
-            m.practice_flag,
-            {"trust_id": env.trust_id, "incident_id": e.incident_id, "practice": flag.code[:60]},
-            {"flagged_at": env.occurred_at},
-            newer=m.practice_flag.c.flagged_at > env.occurred_at,
-        )
+    async with touching(conn, env.trust_id, [e.incident_id], DAY):
+        for flag in e.flags:
+            await upsert(
+                conn,
+                m.practice_flag,
+                {
+                    "trust_id": env.trust_id,
+                    "incident_id": e.incident_id,
+                    "practice": flag.code[:60],
+                },
+                {"flagged_at": env.occurred_at},
+                newer=m.practice_flag.c.flagged_at > env.occurred_at,
+            )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting import models as m
 from services.reporting.projections.common import claim_revision, upsert
 from services.reporting.projections.incidents import staff_key
+from services.reporting.rollups import DAY, staff_incidents, touching
 from shared.events.envelope import EventEnvelope
 from shared.events.payloads import (
     PupilUpdatedV1,
@@ -140,18 +141,20 @@ async def apply_training_recorded(conn: AsyncConnection, env: EventEnvelope) -> 
     )
     if not await claim_revision(conn, env.trust_id, "training", training_id, 1):
         return
-    await upsert(
-        conn,
-        m.training_record,
-        {"trust_id": env.trust_id, "training_id": training_id},
-        {
-            "staff_id": sid,
-            "school_urn": e.school_urn,
-            "provider": e.provider,
-            "completed_on": date.fromisoformat(e.completed_date),
-            "expires_on": date.fromisoformat(e.expiry_date),
-        },
-    )
+    # Training in date or not on an incident's day changes that incident's share.
+    async with touching(conn, env.trust_id, await staff_incidents(conn, env.trust_id, sid), DAY):
+        await upsert(
+            conn,
+            m.training_record,
+            {"trust_id": env.trust_id, "training_id": training_id},
+            {
+                "staff_id": sid,
+                "school_urn": e.school_urn,
+                "provider": e.provider,
+                "completed_on": date.fromisoformat(e.completed_date),
+                "expires_on": date.fromisoformat(e.expiry_date),
+            },
+        )
 
 
 async def _trust_state(conn: AsyncConnection, trust_id: str, **values: object) -> None:

@@ -10,7 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting.disclosure import share_of
-from services.reporting.queries.base import SECLUSION, Query, f, incident_cond, schools_in_scope
+from services.reporting.queries.base import (
+    Query,
+    d,
+    day_cond,
+    r,
+    report_cond,
+    schools_in_scope,
+)
 from services.reporting.queries.schools import training_coverage
 from services.reporting.queries.summary import meta
 from services.reporting.schemas_analysis import AuditItemRow, AuditReport
@@ -47,53 +54,35 @@ async def _by_school(conn: AsyncConnection, stmt: sa.Select[Any]) -> dict[str, l
 async def audit(conn: AsyncConnection, q: Query) -> AuditReport:
     """Nine items per school, each with where its answer came from."""
     t = q.threshold
-    cond = incident_cond(q)
     schools = await schools_in_scope(conn, q)
     a = m.school_audit
     answers = {
         (r.school_urn, r.item): r.answer
         for r in await conn.execute(sa.select(a).where(a.c.trust_id == q.trust_id))
     }
+    days = day_cond(q)
     sources = await _by_school(
         conn,
-        sa.select(f.c.school_urn, f.c.source, sa.func.count())
-        .where(cond)
-        .group_by(f.c.school_urn, f.c.source),
+        sa.select(d.c.school_urn, d.c.source, sa.func.sum(d.c.incidents))
+        .where(days)
+        .group_by(d.c.school_urn, d.c.source),
     )
     labels = await _by_school(
         conn,
-        sa.select(f.c.school_urn, f.c.intervention_label)
-        .where(cond & f.c.intervention_type.in_(SECLUSION))
-        .distinct(),
+        sa.select(d.c.school_urn, d.c.label).where(days & (d.c.kind == "seclusion")).distinct(),
     )
-    r = m.incident_review
     reviewed = await _by_school(
         conn,
-        sa.select(
-            f.c.school_urn,
-            sa.func.count(),
-            sa.func.count(r.c.incident_id),
-        )
-        .select_from(
-            f.outerjoin(r, (r.c.trust_id == f.c.trust_id) & (r.c.incident_id == f.c.incident_id))
-        )
-        .where(cond)
-        .group_by(f.c.school_urn),
+        sa.select(d.c.school_urn, sa.func.sum(d.c.incidents), sa.func.sum(d.c.reviewed))
+        .where(days)
+        .group_by(d.c.school_urn),
     )
-    s = m.parent_report_status
     told = await _by_school(
         conn,
-        sa.select(
-            s.c.school_urn,
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(sa.case((s.c.outcome == "met", 1), else_=0)), 0),
-        )
-        .where(
-            (s.c.trust_id == q.trust_id)
-            & s.c.outcome.is_not(None)
-            & s.c.incident_id.in_(sa.select(f.c.incident_id).where(cond))
-        )
-        .group_by(s.c.school_urn),
+        sa.select(r.c.school_urn, sa.func.sum(r.c.completed), sa.func.sum(r.c.met))
+        .where(report_cond(q))
+        .group_by(r.c.school_urn)
+        .having(sa.func.sum(r.c.completed) > 0),
     )
     tr = m.training_record
     providers = await _by_school(
@@ -116,7 +105,8 @@ async def audit(conn: AsyncConnection, q: Query) -> AuditReport:
             "parents_told": (
                 _pct(int(told[u][0][1]), int(told[u][0][0]), t, "same day") if u in told else None
             ),
-            "seclusion_named": ", ".join(sorted(str(x[0]) for x in labels.get(u, []))) or None,
+            "seclusion_named": ", ".join(sorted(str(x[0]) for x in labels.get(u, []) if x[0]))
+            or None,
             "training_received": ", ".join(sorted(str(x[0]) for x in providers.get(u, []))) or None,
             "staff_trained": (
                 _pct(coverage[u][1], coverage[u][0], t, "in date") if u in coverage else None

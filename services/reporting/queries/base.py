@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,15 +11,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
-from services.reporting import periods
+from services.reporting import periods, rollups
 from services.reporting.config import DEFAULT_SUPPRESSION_THRESHOLD
 from services.reporting.periods import Period
 from shared.auth.principal import AGGREGATE_ONLY_ROLES, Principal
 from shared.clock import Clock
 from shared.errors import NotFound
 
-RESTRAINT = ("physical_restraint", "mechanical_restraint")
-SECLUSION = ("seclusion",)
+RESTRAINT = rollups.RESTRAINT
+SECLUSION = rollups.SECLUSION
 f = m.incident_fact
 
 
@@ -66,6 +66,9 @@ async def build_query(conn: AsyncConnection, principal: Principal, ask: Ask, clo
         # switch to a generic plan, blind to how many rows the trust and period select,
         # which tripled the large reports' time. Plan each with its values (this request).
         await conn.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        # Percentiles and distinct pupils sort up to a year of one trust's rows: in memory,
+        # not in temporary files (the default 4 MB spilled them to disk).
+        await conn.execute(sa.text("SET LOCAL work_mem = '32MB'"))
     state = (
         await conn.execute(
             sa.select(m.trust_state).where(m.trust_state.c.trust_id == principal.trust_id)
@@ -195,3 +198,86 @@ async def rolls(
         )
     rows = await conn.execute(sa.select(r.c.school_urn, r.c.group, r.c.count).where(cond))
     return {(urn, group): count for urn, group, count in rows}
+
+
+r = m.report_day
+
+
+def report_cond(
+    q: Query, first: date | None = None, last: date | None = None
+) -> sa.ColumnElement[bool]:
+    """The parent-report rollup rows of the caller's schools in the period (or dates given)."""
+    cond = (
+        (r.c.trust_id == q.trust_id)
+        & (r.c.local_date >= (first or q.period.from_date))
+        & (r.c.local_date <= (last or q.period.to_date))
+        & school_cond(q, r.c.school_urn)
+    )
+    if q.setting_type:
+        cond = cond & (r.c.setting_type == q.setting_type)
+    return cond
+
+
+PUPIL_COLUMNS = ("pupil_id", "school_urn", "setting_type", *rollups.CHARACTERISTICS)
+
+
+def chunks(first: date, last: date) -> tuple[list[int], list[int], list[tuple[date, date]]]:
+    """Split a date range into whole academic years, whole months and the days left over."""
+    years: list[int] = []
+    months: list[int] = []
+    days: list[tuple[date, date]] = []
+    cursor = first
+    while cursor <= last:
+        if cursor.month == 9 and cursor.day == 1 and date(cursor.year + 1, 8, 31) <= last:
+            years.append(cursor.year)
+            cursor = date(cursor.year + 1, 9, 1)
+            continue
+        next_month = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+        if cursor.day == 1 and next_month - timedelta(days=1) <= last:
+            months.append(rollups.month_index(cursor))
+        else:
+            end = min(last, next_month - timedelta(days=1))
+            if days and days[-1][1] + timedelta(days=1) == cursor:
+                days[-1] = (days[-1][0], end)
+            else:
+                days.append((cursor, end))
+        cursor = next_month
+    return years, months, days
+
+
+def pupil_source(q: Query, first: date | None = None, last: date | None = None) -> sa.SelectBase:
+    """Counted incidents per pupil (by school and characteristics as recorded) between two
+    dates: whole academic years and months from the pupil rollups, other days from facts."""
+    first, last = first or q.period.from_date, last or q.period.to_date
+    years, months, days = chunks(first, last)
+    parts: list[sa.Select[Any]] = []
+    for table, bucket, keys in (
+        (m.pupil_year, "academic_year", years),
+        (m.pupil_month, "month", months),
+    ):
+        if not keys:
+            continue
+        cond = (
+            (table.c.trust_id == q.trust_id)
+            & table.c[bucket].in_(keys)
+            & school_cond(q, table.c.school_urn)
+        )
+        if q.setting_type:
+            cond = cond & (table.c.setting_type == q.setting_type)
+        parts.append(
+            sa.select(
+                *(table.c[c] for c in PUPIL_COLUMNS), table.c.incidents.label("incidents")
+            ).where(cond)
+        )
+    for a, b in days:
+        cols = [f.c[c] for c in PUPIL_COLUMNS]
+        parts.append(
+            sa.select(*cols, sa.func.count().label("incidents"))
+            .where(incident_cond(q, a, b))
+            .group_by(*cols)
+        )
+    if not parts:
+        # An empty range: no rows, with the right columns.
+        cols = [f.c[c] for c in PUPIL_COLUMNS]
+        return sa.select(*cols, sa.literal(0).label("incidents")).where(sa.false())
+    return parts[0] if len(parts) == 1 else sa.union_all(*parts)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting import models as m
 from services.reporting import statistics as st
 from services.reporting.disclosure import HIDDEN, Stat, small, stat, suppress_column
-from services.reporting.queries.base import Query, f, incident_cond, rolls, school_cond
+from services.reporting.queries.base import Query, pupil_source, rolls
 from services.reporting.queries.summary import meta
 from services.reporting.schemas_analysis import DisproportionalityReport, GroupRow
 
@@ -37,13 +37,22 @@ def _yes_no(col: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
     return sa.case((col.is_(None), "unknown"), (col, "yes"), else_="no")
 
 
+def _ethnicity_group(col: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+    """:func:`ethnicity_group` in SQL."""
+    return sa.case(
+        (col.is_(None) | col.in_(["REFU", "NOBT", ""]), "unclassified"),
+        (col.in_([*ETHNIC_GROUPS.values(), "unclassified"]), col),
+        *((sa.func.substr(col, 1, 1) == k, v) for k, v in ETHNIC_GROUPS.items()),
+        else_="other",
+    )
+
+
 p = m.pupil
-y = m.pupil_year
 
 
-def dimensions(t: sa.Table) -> dict[str, sa.ColumnElement[Any]]:
-    """Each characteristic as at the incident (from facts or the pupil-year rollup); where
-    the record left it unknown, the pupil's latest value."""
+def dimensions(t: Any) -> dict[str, sa.ColumnElement[Any]]:
+    """Each characteristic's group as at the incident (as the record gave it); where the
+    record left it unknown, the pupil's latest value."""
 
     def known(col: str) -> sa.ColumnElement[Any]:
         return sa.func.coalesce(t.c[col], p.c[col])
@@ -53,54 +62,34 @@ def dimensions(t: sa.Table) -> dict[str, sa.ColumnElement[Any]]:
         "fsm": _yes_no(known("fsm_eligible")),
         "fsm_ever6": _yes_no(known("fsm_ever6")),
         "gender": sa.func.coalesce(known("gender"), "unknown"),
-        "ethnicity": known("ethnicity"),
+        "ethnicity": _ethnicity_group(known("ethnicity")),
         "year_group": sa.func.coalesce(known("year_group"), "unknown"),
     }
 
 
-DIMENSIONS = tuple(dimensions(f))
-
-
-def _source(q: Query) -> sa.Select[Any]:
-    """Per pupil and characteristics, incidents: a whole academic year reads the rollup."""
-    if q.period.kind == "academic_year":
-        cols = [c.label(d) for d, c in dimensions(y).items()]
-        cond = (y.c.trust_id == q.trust_id) & (y.c.academic_year == q.period.academic_year)
-        cond = cond & school_cond(q, y.c.school_urn)
-        if q.setting_type:
-            cond = cond & (y.c.setting_type == q.setting_type)
-        return (
-            sa.select(y.c.pupil_id, *cols, sa.func.sum(y.c.incidents))
-            .select_from(
-                y.outerjoin(p, (p.c.trust_id == y.c.trust_id) & (p.c.pupil_id == y.c.pupil_id))
-            )
-            .where(cond)
-            .group_by(y.c.pupil_id, *cols)
-        )
-    cols = [c.label(d) for d, c in dimensions(f).items()]
-    return (
-        sa.select(f.c.pupil_id, *cols, sa.func.count())
-        .select_from(
-            f.outerjoin(p, (p.c.trust_id == f.c.trust_id) & (p.c.pupil_id == f.c.pupil_id))
-        )
-        .where(incident_cond(q))
-        .group_by(f.c.pupil_id, *cols)
-    )
+DIMENSIONS = tuple(dimensions(m.incident_fact))
 
 
 async def _affected(
     conn: AsyncConnection, q: Query
-) -> dict[str, tuple[dict[str, int], dict[str, set[str]]]]:
-    """Incidents and distinct pupils per group of every dimension, in one pass."""
-    out: dict[str, tuple[dict[str, int], dict[str, set[str]]]] = {d: ({}, {}) for d in DIMENSIONS}
-    for row in await conn.execute(_source(q)):
-        pupil, n = row[0], int(row[-1])
-        for d, grp in zip(DIMENSIONS, row[1:-1], strict=True):
-            g = ethnicity_group(grp) if d == "ethnicity" else (grp or "unknown")
-            incidents, pupils = out[d]
-            incidents[g] = incidents.get(g, 0) + n
-            pupils.setdefault(g, set()).add(pupil)
-    return out
+) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
+    """Incidents and distinct pupils per group of every dimension: each row of the pupil
+    rollups (and of the facts, for days outside whole months) with its groups computed in
+    the database, counted in one pass here."""
+    src = pupil_source(q).subquery("src")
+    joined = src.outerjoin(p, (p.c.trust_id == q.trust_id) & (p.c.pupil_id == src.c.pupil_id))
+    groups = dimensions(src)
+    rows = await conn.execute(
+        sa.select(src.c.pupil_id, src.c.incidents, *groups.values()).select_from(joined)
+    )
+    incidents: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
+    pupils: dict[str, dict[str, set[str]]] = {d: {} for d in DIMENSIONS}
+    for pupil, n, *values in rows:
+        for dim, grp in zip(DIMENSIONS, values, strict=True):
+            g = grp or "unknown"
+            incidents[dim][g] = incidents[dim].get(g, 0) + int(n)
+            pupils[dim].setdefault(g, set()).add(pupil)
+    return {d: (incidents[d], {g: len(who) for g, who in pupils[d].items()}) for d in DIMENSIONS}
 
 
 async def _dimension(
@@ -108,7 +97,7 @@ async def _dimension(
     q: Query,
     dim: str,
     incidents: dict[str, int],
-    pupils: dict[str, set[str]],
+    pupils: dict[str, int],
 ) -> list[GroupRow]:
     t = q.threshold
     norm = ethnicity_group if dim == "ethnicity" else (lambda g: g or "unknown")
@@ -118,7 +107,7 @@ async def _dimension(
         roll[g] = roll.get(g, 0) + n
     groups = sorted(set(roll) | set(incidents))
     inc = [incidents.get(g, 0) for g in groups]
-    pup = [len(pupils.get(g, ())) for g in groups]
+    pup = [pupils.get(g, 0) for g in groups]
     rol = [roll.get(g, 0) for g in groups]
     inc_c, pup_c, rol_c = (suppress_column(v, t) for v in (inc, pup, rol))
     total_roll, total_pupils = sum(rol), sum(pup)

@@ -20,10 +20,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting import models as m
 from services.reporting import statistics as st
 from services.reporting.disclosure import small, stat, suppress_column
-from services.reporting.queries.base import Query, f, incident_cond, rolls, schools_in_scope
+from services.reporting.queries.base import Query, r, report_cond, rolls, schools_in_scope
 from services.reporting.queries.schools import incident_columns
 from services.reporting.queries.summary import like_for_like, meta, rolls_by_school
 from services.reporting.schemas_analysis import FunnelRow, OutliersReport, Signal
@@ -32,19 +31,12 @@ METRICS = ("incidents", "seclusion")
 
 
 async def _missed(conn: AsyncConnection, q: Query) -> dict[str, tuple[int, int]]:
-    s = m.parent_report_status
+    """Per school: parent reports completed, and of them missed the same-day standard."""
     rows = await conn.execute(
-        sa.select(
-            s.c.school_urn,
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(sa.case((s.c.outcome == "missed", 1), else_=0)), 0),
-        )
-        .where(
-            (s.c.trust_id == q.trust_id)
-            & s.c.outcome.is_not(None)
-            & s.c.incident_id.in_(sa.select(f.c.incident_id).where(incident_cond(q)))
-        )
-        .group_by(s.c.school_urn)
+        sa.select(r.c.school_urn, sa.func.sum(r.c.completed), sa.func.sum(r.c.missed))
+        .where(report_cond(q))
+        .group_by(r.c.school_urn)
+        .having(sa.func.sum(r.c.completed) > 0)
     )
     return {urn: (int(n), int(k)) for urn, n, k in rows}
 

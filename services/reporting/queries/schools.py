@@ -16,15 +16,23 @@ from services.reporting.queries.base import (
     Query,
     d,
     day_cond,
-    f,
-    incident_cond,
+    r,
+    report_cond,
     rolls,
     schools_in_scope,
 )
 from services.reporting.queries.summary import meta, rolls_by_school
 from services.reporting.schemas import ParentReports, SchoolRow, SchoolsReport
 
-COLUMNS = ("incidents", "seclusion", "ground_restraint", "pupil_injuries", "staff_injuries", "late")
+COLUMNS = (
+    "incidents",
+    "seclusion",
+    "ground_restraint",
+    "pupil_injuries",
+    "staff_injuries",
+    "late",
+    "flagged",
+)
 
 
 def _int(col: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
@@ -32,7 +40,8 @@ def _int(col: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
 
 
 async def incident_columns(conn: AsyncConnection, q: Query) -> dict[str, dict[str, int]]:
-    """Per school: incidents, seclusion, ground restraint, injuries, late records (rollup)."""
+    """Per school: incidents, seclusion, ground restraint, injuries, late records and flagged
+    practices (rollup)."""
 
     def total(col: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
         return sa.func.coalesce(sa.func.sum(col), 0)
@@ -46,6 +55,7 @@ async def incident_columns(conn: AsyncConnection, q: Query) -> dict[str, dict[st
             total(d.c.pupil_injuries),
             total(d.c.staff_injuries),
             total(d.c.late_records),
+            total(d.c.flagged),
         )
         .where(day_cond(q))
         .group_by(d.c.school_urn)
@@ -69,61 +79,60 @@ class ReportStats:
 
 
 async def parent_report_stats(conn: AsyncConnection, q: Query) -> dict[str, ReportStats]:
-    """Parent reports of the period's incidents, per school (percentiles in the database on
+    """Parent reports of the period's incidents, per school: counts from the rollup, delivery
+    minutes from the reports dated by their incident (percentiles in the database on
     PostgreSQL, where ``percentile_cont`` is the same type-7 method; in Python on SQLite)."""
-    s = m.parent_report_status
-    cond = (s.c.trust_id == q.trust_id) & s.c.incident_id.in_(
-        sa.select(f.c.incident_id).where(incident_cond(q))
-    )
-    delivered = s.c.first_delivered_at.is_not(None) & s.c.incident_occurred_at.is_not(None)
-    cols = [
-        s.c.school_urn,
-        sa.func.count(),
-        sa.func.count(s.c.outcome),
-        _int(s.c.outcome == "met"),
-        _int(s.c.outcome == "missed"),
-        _int(s.c.withheld),
-        _int(delivered),
-    ]
-    pg = conn.dialect.name == "postgresql"
-    if pg:
-        minutes = sa.extract("epoch", s.c.first_delivered_at - s.c.incident_occurred_at) / 60
-        for pct in (0.5, 0.9):
-            cols.append(sa.func.percentile_cont(pct).within_group(minutes))
     out: dict[str, ReportStats] = {}
-    for row in await conn.execute(sa.select(*cols).where(cond).group_by(s.c.school_urn)):
-        n = [int(x) for x in row[1:7]]
-        r = ReportStats(
+    rows = await conn.execute(
+        sa.select(
+            r.c.school_urn,
+            *(
+                sa.func.sum(r.c[k])
+                for k in ("reports", "completed", "met", "missed", "withheld", "timed")
+            ),
+        )
+        .where(report_cond(q))
+        .group_by(r.c.school_urn)
+    )
+    for row in rows:
+        n = [int(x) for x in row[1:]]
+        out[row[0]] = ReportStats(
             reports=n[0], completed=n[1], met=n[2], missed=n[3], withheld=n[4], timed=n[5]
         )
-        if pg:
-            r.median, r.p90 = (round(float(x), 4) if x is not None else None for x in row[7:9])
-        out[row[0]] = r
-    if not pg:
-        rows = await conn.execute(
-            sa.select(s.c.school_urn, s.c.incident_occurred_at, s.c.first_delivered_at).where(
-                cond & delivered
-            )
-        )
-        for urn, occurred, first in rows:
-            out[urn].minutes.append((first - occurred).total_seconds() / 60)
-        for r in out.values():
-            r.median, r.p90 = st.median(r.minutes), st.percentile(r.minutes, 0.9)
-    return out
-
-
-async def flagged_counts(conn: AsyncConnection, q: Query) -> dict[str, int]:
-    """Flagged practices on the period's incidents, per school."""
-    p = m.practice_flag
-    rows = await conn.execute(
-        sa.select(f.c.school_urn, sa.func.count())
-        .select_from(
-            p.join(f, (p.c.trust_id == f.c.trust_id) & (p.c.incident_id == f.c.incident_id))
-        )
-        .where(incident_cond(q))
-        .group_by(f.c.school_urn)
+    timed = [urn for urn, x in out.items() if x.timed]
+    if not timed:
+        return out
+    s = m.parent_report_status
+    cond = (
+        (s.c.trust_id == q.trust_id)
+        & (s.c.local_date >= q.period.from_date)
+        & (s.c.local_date <= q.period.to_date)
+        & s.c.school_urn.in_(sorted(timed))
+        & s.c.first_delivered_at.is_not(None)
+        & s.c.incident_occurred_at.is_not(None)
     )
-    return {urn: int(n) for urn, n in rows}
+    if conn.dialect.name == "postgresql":
+        # Seconds as double precision: sorting floats is far cheaper than sorting numerics.
+        seconds = sa.cast(
+            sa.extract("epoch", s.c.first_delivered_at - s.c.incident_occurred_at), sa.Float
+        )
+        minutes = seconds / 60.0
+        # Both percentiles share one sort of each school's minutes (same ordering).
+        pct = [sa.func.percentile_cont(p).within_group(minutes) for p in (0.5, 0.9)]
+        for urn, median, p90 in await conn.execute(
+            sa.select(s.c.school_urn, *pct).where(cond).group_by(s.c.school_urn)
+        ):
+            out[urn].median, out[urn].p90 = (
+                round(float(x), 4) if x is not None else None for x in (median, p90)
+            )
+        return out
+    for urn, occurred, first in await conn.execute(
+        sa.select(s.c.school_urn, s.c.incident_occurred_at, s.c.first_delivered_at).where(cond)
+    ):
+        out[urn].minutes.append((first - occurred).total_seconds() / 60)
+    for x in out.values():
+        x.median, x.p90 = st.median(x.minutes), st.percentile(x.minutes, 0.9)
+    return out
 
 
 async def training_coverage(
@@ -167,7 +176,6 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
     counts = await incident_columns(conn, q)
     roll = rolls_by_school(await rolls(conn, q))
     reports = await parent_report_stats(conn, q)
-    flags = await flagged_counts(conn, q)
     training = await training_coverage(conn, q, q.as_at)
     # Peers: the whole trust's schools of each setting type, whatever the caller's scope.
     peers_q = Query(**{**q.__dict__, "schools": None, "setting_type": None})
@@ -188,7 +196,6 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
     urns = [s.urn for s in schools]
     cols = {name: column([counts.get(u, {}).get(name, 0) for u in urns]) for name in COLUMNS}
     roll_cells = column([roll.get(u, 0) for u in urns])
-    flag_cells = column([flags.get(u, 0) for u in urns])
     none = ReportStats()
     pr_raw = {
         k: [getattr(reports.get(u, none), k) for u in urns]
@@ -235,7 +242,7 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
                 parent_reports=parent_report_summary(
                     reports.get(s.urn, none), {k: v[i] for k, v in pr_cells.items()}, t
                 ),
-                flagged_practices=flag_cells[i],
+                flagged_practices=cols["flagged"][i],
                 training_coverage=share_of(trained, staff_n, t),
             )
         )

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting.disclosure import HIDDEN, Count, share_of, small, suppress_column
-from services.reporting.queries.base import Query, f, incident_cond, schools_in_scope
+from services.reporting.queries.base import Query, d, day_cond, schools_in_scope
 from services.reporting.queries.schools import training_coverage
 from services.reporting.queries.summary import meta
 from services.reporting.schemas_analysis import TrainingReport, TrainingRow
@@ -38,22 +38,12 @@ async def training(conn: AsyncConnection, q: Query) -> TrainingReport:
             )
         ).all()
     )
-    s = m.incident_staff
-    in_date = sa.exists().where(
-        (tr.c.trust_id == s.c.trust_id)
-        & (tr.c.staff_id == s.c.staff_id)
-        & (tr.c.completed_on <= f.c.local_date)
-        & (tr.c.expires_on >= f.c.local_date)
-    )
     untrained: dict[str, int] = dict(
         (
             await conn.execute(
-                sa.select(f.c.school_urn, sa.func.count(sa.distinct(f.c.incident_id)))
-                .select_from(
-                    f.join(s, (s.c.trust_id == f.c.trust_id) & (s.c.incident_id == f.c.incident_id))
-                )
-                .where(incident_cond(q) & ~in_date)
-                .group_by(f.c.school_urn)
+                sa.select(d.c.school_urn, sa.func.sum(d.c.untrained))
+                .where(day_cond(q))
+                .group_by(d.c.school_urn)
             )
         ).all()
     )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting import periods
 from services.reporting import statistics as st
 from services.reporting.disclosure import stat, suppress_column, suppress_one
-from services.reporting.queries.base import Query, d, day_cond, f, incident_cond, rolls
+from services.reporting.queries.base import Query, d, day_cond, pupil_source, rolls
 from services.reporting.queries.summary import meta, rolls_by_school
 from services.reporting.schemas_analysis import TrendPoint, TrendsReport
 
@@ -35,17 +35,19 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
     per_day: dict[date, int] = {}
     values: list[int] = []
     if metric == "pupils":
-        # Distinct pupils per interval, counted in the database: one row per interval back.
-        bucket = sa.case(
-            *((f.c.local_date.between(first, last), n) for n, (_, first, last) in enumerate(cuts)),
-            else_=None,
-        ).label("bucket")
+        # Distinct pupils per interval, counted in the database from the pupil rollups
+        # (whole months and years) and the facts (other days): one row per interval back.
+        parts = [sa.select(sa.literal(-1).label("bucket"), sa.literal("").label("pupil_id"))]
+        for n, (_, first, last) in enumerate(cuts):
+            src = pupil_source(q, first, last).subquery()
+            parts.append(sa.select(sa.literal(n).label("bucket"), src.c.pupil_id))
+        every = sa.union_all(*parts).subquery()
         rows = await conn.execute(
-            sa.select(bucket, sa.func.count(sa.distinct(f.c.pupil_id)))
-            .where(incident_cond(q))
-            .group_by(bucket)
+            sa.select(every.c.bucket, sa.func.count(sa.distinct(every.c.pupil_id))).group_by(
+                every.c.bucket
+            )
         )
-        counted = {n: int(c) for n, c in rows if n is not None}
+        counted = {int(n): int(c) for n, c in rows if int(n) >= 0}
         values = [counted.get(n, 0) for n in range(len(cuts))]
     else:
         value = sa.func.coalesce(sa.func.sum(ROLLUP[metric]), 0)

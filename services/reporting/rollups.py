@@ -1,0 +1,488 @@
+"""The rollups the reports read, kept exact whatever order events arrive in.
+
+Each counted incident (significant, not voided) contributes one share to ``incident_day``,
+``report_day``, ``pupil_year`` and ``pupil_month``, computed from the base tables alone
+(:func:`contribution`). A projection that changes anything an incident's share depends on
+(its facts, flags, review, parent reports, or its staff's training) wraps the change in
+:func:`touching`, which takes the old share away and adds the new one. So the rollups always
+equal what :func:`refill` computes from the base tables in one pass (tested), and the
+migration that introduced them, the benchmark and the projections agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.reporting import models as m
+
+RESTRAINT = ("physical_restraint", "mechanical_restraint")
+SECLUSION = ("seclusion",)
+CHARACTERISTICS = (
+    "sen_provision",
+    "year_group",
+    "gender",
+    "fsm_eligible",
+    "fsm_ever6",
+    "ethnicity",
+)
+f = m.incident_fact
+
+
+def kind_of(intervention_type: str) -> str:
+    """restraint, seclusion or other, as the reports group them."""
+    if intervention_type in RESTRAINT:
+        return "restraint"
+    return "seclusion" if intervention_type in SECLUSION else "other"
+
+
+def academic_year(day: date) -> int:
+    """The academic year (September to August) a date falls in, by its first calendar year."""
+    return day.year if day.month >= 9 else day.year - 1
+
+
+def month_index(day: date) -> int:
+    """Months since year 0: the key of ``pupil_month``."""
+    return day.year * 12 + day.month - 1
+
+
+BOOLEAN = ("fsm_eligible", "fsm_ever6")
+
+
+def characteristics_key(chars: dict[str, Any]) -> str:
+    """The pupil rollups' key for one set of characteristics as recorded (y/n for yes/no)."""
+
+    def text(c: str) -> str:
+        v = chars[c]
+        if v is None:
+            return ""
+        return ("y" if v else "n") if c in BOOLEAN else str(v)
+
+    return "|".join(text(c) for c in CHARACTERISTICS)
+
+
+def characteristics_sql() -> sa.ColumnElement[str]:
+    """:func:`characteristics_key` in SQL, over the facts."""
+    parts: list[sa.ColumnElement[Any]] = []
+    for c in CHARACTERISTICS:
+        col = f.c[c]
+        if c in BOOLEAN:
+            parts.append(sa.case((col.is_(None), ""), (col, "y"), else_="n"))
+        else:
+            parts.append(sa.func.coalesce(col, ""))
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + sa.literal("|") + part
+    return out
+
+
+@dataclass(frozen=True)
+class Share:
+    """One counted incident's share of every rollup."""
+
+    fact: dict[str, Any]
+    day: dict[str, int]
+    reports: dict[str, int]
+
+
+def _int(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((cond, 1), else_=0)), 0)
+
+
+def _report_columns(s: sa.Table) -> list[sa.ColumnElement[Any]]:
+    delivered = s.c.first_delivered_at.is_not(None) & s.c.incident_occurred_at.is_not(None)
+    return [
+        sa.func.count().label("reports"),
+        sa.func.count(s.c.outcome).label("completed"),
+        _int(s.c.outcome == "met").label("met"),
+        _int(s.c.outcome == "missed").label("missed"),
+        _int(s.c.withheld).label("withheld"),
+        _int(delivered).label("timed"),
+    ]
+
+
+def _untrained(trust: Any, incident: Any, on: Any) -> sa.ColumnElement[bool]:
+    """Some member of staff on the incident had no training in date on the day."""
+    s, t = m.incident_staff, m.training_record
+    return sa.exists().where(
+        (s.c.trust_id == trust)
+        & (s.c.incident_id == incident)
+        & ~sa.exists().where(
+            (t.c.trust_id == s.c.trust_id)
+            & (t.c.staff_id == s.c.staff_id)
+            & (t.c.completed_on <= on)
+            & (t.c.expires_on >= on)
+        )
+    )
+
+
+def _scalar(stmt: sa.Select[Any], name: str) -> sa.ScalarSelect[Any]:
+    return stmt.scalar_subquery().label(name)  # type: ignore[return-value]
+
+
+REPORT_KEYS = ("reports", "completed", "met", "missed", "withheld", "timed", "sent")
+EVERY = frozenset({"incident_day", "report_day", "pupil_year", "pupil_month"})
+# What a change can move: its flags, review or staff training move only the daily incident
+# row; its parent reports only the daily report row; its facts, everything.
+DAY, REPORTS = frozenset({"incident_day"}), frozenset({"report_day"})
+
+
+async def contribution(
+    conn: AsyncConnection, trust_id: str, incident_id: str, parts: frozenset[str] = EVERY
+) -> Share | None:
+    """The incident's share now (of the rollups in ``parts``), from the base tables (None:
+    it does not count), read in one statement."""
+    p, r, s, pf = m.practice_flag, m.incident_review, m.parent_report_status, m.parent_report_fact
+    of: dict[str, tuple[sa.Table, sa.Column[Any]]] = {}
+    if "incident_day" in parts:
+        of |= {"flagged": (p, p.c.incident_id), "reviewed": (r, r.c.incident_id)}
+    if "report_day" in parts:
+        of["sent"] = (pf, pf.c.incident_id)
+    counts = [
+        _scalar(
+            sa.select(sa.func.count()).where((t.c.trust_id == trust_id) & (col == incident_id)),
+            name,
+        )
+        for name, (t, col) in of.items()
+    ]
+    mine = (s.c.trust_id == trust_id) & (s.c.incident_id == incident_id)
+    reports = [
+        _scalar(sa.select(c).where(mine), c.name)  # type: ignore[arg-type]
+        for c in (_report_columns(s) if "report_day" in parts else [])
+    ]
+    untrained = sa.case((_untrained(trust_id, incident_id, f.c.local_date), 1), else_=0)
+    extra = [untrained.label("untrained")] if "incident_day" in parts else []
+    row = (
+        await conn.execute(
+            sa.select(f, *counts, *reports, *extra).where(
+                (f.c.trust_id == trust_id)
+                & (f.c.incident_id == incident_id)
+                & f.c.significant
+                & ~f.c.voided
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    values = row._asdict()
+    fact = {c.name: values[c.name] for c in f.columns}
+    day = {
+        "incidents": 1,
+        "staff_injuries": int(fact["staff_injuries"]),
+        "ground_restraint": int(fact["ground_restraint"]),
+        "pupil_injuries": int(fact["pupil_injured"]),
+        "late_records": int(fact["recorded_late"]),
+        "flagged": int(values.get("flagged") or 0),
+        "reviewed": int(bool(values.get("reviewed"))),
+        "untrained": int(bool(values.get("untrained"))),
+    }
+    return Share(fact=fact, day=day, reports={k: int(values.get(k) or 0) for k in REPORT_KEYS})
+
+
+async def _add(
+    conn: AsyncConnection,
+    table: sa.Table,
+    key: dict[str, Any],
+    fixed: dict[str, Any],
+    delta: dict[str, int],
+    live: str,
+) -> None:
+    """Add ``delta`` to the keyed row (made if missing); a row whose ``live`` count falls to
+    zero is removed, so the rollup is the same whatever the order of events."""
+    if not any(delta.values()):
+        return
+    insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+    await conn.execute(
+        insert.values(**key, **fixed, **delta).on_conflict_do_update(
+            index_elements=list(key),
+            set_={k: table.c[k] + v for k, v in delta.items() if v},
+        )
+    )
+    if delta.get(live, 0) < 0:
+        cond = sa.and_(*(table.c[k] == v for k, v in key.items()))
+        await conn.execute(table.delete().where(cond & (table.c[live] == 0)))
+
+
+def _keys(trust_id: str, fact: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The row of each rollup an incident's share goes to."""
+    day: date = fact["local_date"]
+    kind = kind_of(fact["intervention_type"])
+    chars = {c: fact[c] for c in CHARACTERISTICS}
+    pupil = {
+        "trust_id": trust_id,
+        "school_urn": fact["school_urn"],
+        "pupil_id": fact["pupil_id"],
+        "characteristics": characteristics_key(chars),
+    }
+    return {
+        "incident_day": {
+            "trust_id": trust_id,
+            "school_urn": fact["school_urn"],
+            "local_date": day,
+            "kind": kind,
+            "source": fact["source"] or "",
+            "label": (fact["intervention_label"] or "") if kind == "seclusion" else "",
+        },
+        "report_day": {"trust_id": trust_id, "school_urn": fact["school_urn"], "local_date": day},
+        "pupil_year": {**pupil, "academic_year": academic_year(day)},
+        "pupil_month": {**pupil, "month": month_index(day)},
+    }
+
+
+def _vectors(share: Share | None) -> dict[str, dict[str, int]]:
+    if share is None:
+        return {}
+    return {
+        "incident_day": share.day,
+        "report_day": share.reports,
+        "pupil_year": {"incidents": 1},
+        "pupil_month": {"incidents": 1},
+    }
+
+
+LIVE = {"incident_day": "incidents", "report_day": "reports"}
+
+
+async def _move(
+    conn: AsyncConnection,
+    trust_id: str,
+    before: Share | None,
+    after: Share | None,
+    parts: frozenset[str],
+) -> None:
+    """Take ``before`` away and add ``after``: only the rows and counts that differ."""
+    changes: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[dict[str, Any], dict[str, int]]]
+    changes = {}
+    for share, sign in ((before, -1), (after, +1)):
+        if share is None:
+            continue
+        keys, vectors = _keys(trust_id, share.fact), _vectors(share)
+        fixed = {"setting_type": share.fact["setting_type"]}
+        for name, key in keys.items():
+            if name not in parts:
+                continue
+            slot = (name, tuple(sorted(key.items())))
+            extra = {c: share.fact[c] for c in CHARACTERISTICS} if name.startswith("pupil") else {}
+            _, delta = changes.setdefault(slot, ({**fixed, **extra}, {}))
+            for k, v in vectors[name].items():
+                delta[k] = delta.get(k, 0) + sign * v
+    for (name, row), (fixed, delta) in changes.items():
+        await _add(
+            conn, m.metadata.tables[name], dict(row), fixed, delta, LIVE.get(name, "incidents")
+        )
+
+
+@asynccontextmanager
+async def touching(
+    conn: AsyncConnection,
+    trust_id: str,
+    incident_ids: Iterable[str],
+    parts: frozenset[str] = EVERY,
+) -> AsyncIterator[None]:
+    """Around a change to what these incidents' shares (of the rollups in ``parts``) depend
+    on: take the old shares away after it, add the new ones, and date the incidents' parent
+    reports."""
+    ids = sorted(set(incident_ids))
+    before = {i: await contribution(conn, trust_id, i, parts) for i in ids}
+    yield
+    s = m.parent_report_status
+    for i in ids:
+        after = await contribution(conn, trust_id, i, parts)
+        if before[i] == after:
+            continue
+        await _move(conn, trust_id, before[i], after, parts)
+        was = before[i]
+        if (
+            was is not None
+            and after is not None
+            and was.fact["local_date"] == after.fact["local_date"]
+            and was.reports["reports"] == after.reports["reports"]
+        ):
+            continue  # the incident's parent reports are dated already
+        await conn.execute(
+            s.update()
+            .where((s.c.trust_id == trust_id) & (s.c.incident_id == i))
+            .values(local_date=after.fact["local_date"] if after is not None else None)
+        )
+
+
+async def staff_incidents(conn: AsyncConnection, trust_id: str, staff_id: str) -> list[str]:
+    """Incidents a member of staff was involved in (their training changes those shares)."""
+    s = m.incident_staff
+    rows = await conn.execute(
+        sa.select(s.c.incident_id).where((s.c.trust_id == trust_id) & (s.c.staff_id == staff_id))
+    )
+    return [r[0] for r in rows]
+
+
+def _month(col: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+    return (
+        sa.cast(sa.extract("year", col), sa.Integer) * 12
+        + sa.cast(sa.extract("month", col), sa.Integer)
+        - 1
+    )
+
+
+def refill(trust_ids: list[str] | None = None) -> list[sa.Executable]:
+    """Statements that empty the rollups (of these trusts) and compute them afresh from the
+    base tables in one pass each: what the projections keep, for a migration or a bulk load."""
+    counted = f.c.significant & ~f.c.voided
+    if trust_ids is not None:
+        counted = counted & f.c.trust_id.in_(trust_ids)
+    kind = sa.case(
+        (f.c.intervention_type.in_(RESTRAINT), "restraint"),
+        (f.c.intervention_type.in_(SECLUSION), "seclusion"),
+        else_="other",
+    )
+    p, r = m.practice_flag, m.incident_review
+    flags = (
+        sa.select(sa.func.count())
+        .where((p.c.trust_id == f.c.trust_id) & (p.c.incident_id == f.c.incident_id))
+        .scalar_subquery()
+    )
+    reviewed = sa.exists().where(
+        (r.c.trust_id == f.c.trust_id) & (r.c.incident_id == f.c.incident_id)
+    )
+    per_fact = (
+        sa.select(
+            f.c.trust_id,
+            f.c.school_urn,
+            f.c.local_date,
+            kind.label("kind"),
+            sa.func.coalesce(f.c.source, "").label("source"),
+            sa.case(
+                (
+                    f.c.intervention_type.in_(SECLUSION),
+                    sa.func.coalesce(f.c.intervention_label, ""),
+                ),
+                else_="",
+            ).label("label"),
+            f.c.setting_type,
+            f.c.staff_injuries,
+            sa.case((f.c.ground_restraint, 1), else_=0).label("ground"),
+            sa.case((f.c.pupil_injured, 1), else_=0).label("injured"),
+            sa.case((f.c.recorded_late, 1), else_=0).label("late"),
+            flags.label("flags"),
+            sa.case((reviewed, 1), else_=0).label("reviewed"),
+            sa.case((_untrained(f.c.trust_id, f.c.incident_id, f.c.local_date), 1), else_=0).label(
+                "untrained"
+            ),
+        )
+        .where(counted)
+        .subquery()
+    )
+    x = per_fact.c
+    day_key = (x.trust_id, x.school_urn, x.local_date, x.kind, x.source, x.label)
+    days = sa.select(
+        *day_key,
+        sa.func.min(x.setting_type),
+        sa.func.count(),
+        *(sa.func.sum(c) for c in (x.staff_injuries, x.ground, x.injured, x.late)),
+        *(sa.func.sum(c) for c in (x.flags, x.reviewed, x.untrained)),
+    ).group_by(*day_key)
+    d = m.incident_day
+    day_cols = [c.name for c in d.columns]
+
+    s, pf = m.parent_report_status, m.parent_report_fact
+    joined = (f.c.trust_id == s.c.trust_id) & (f.c.incident_id == s.c.incident_id)
+    sent = (
+        sa.select(sa.func.count())
+        .where((pf.c.trust_id == s.c.trust_id) & (pf.c.report_id == s.c.report_id))
+        .scalar_subquery()
+    )
+    # Sent reports whose status row is missing cannot happen (the projection makes both).
+    per_report = (
+        sa.select(
+            f.c.trust_id,
+            f.c.school_urn,
+            f.c.local_date,
+            f.c.setting_type,
+            s.c.outcome,
+            s.c.withheld,
+            s.c.first_delivered_at,
+            s.c.incident_occurred_at,
+            sent.label("sent"),
+        )
+        .select_from(f.join(s, joined))
+        .where(counted)
+        .subquery()
+    )
+    y = per_report.c
+    rkey = (y.trust_id, y.school_urn, y.local_date)
+    reports = sa.select(
+        *rkey,
+        sa.func.min(y.setting_type),
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(y.sent), 0),
+        sa.func.count(y.outcome),
+        _int(y.outcome == "met"),
+        _int(y.outcome == "missed"),
+        _int(y.withheld),
+        _int(y.first_delivered_at.is_not(None) & y.incident_occurred_at.is_not(None)),
+    ).group_by(*rkey)
+    rd = m.report_day
+
+    def pupils(table: sa.Table, bucket: sa.ColumnElement[Any]) -> sa.Executable:
+        chars = [f.c[c] for c in CHARACTERISTICS]
+        key_text = characteristics_sql()
+        return table.insert().from_select(
+            [
+                "trust_id",
+                table.c.keys()[1],
+                "school_urn",
+                "pupil_id",
+                "characteristics",
+                "setting_type",
+                *CHARACTERISTICS,
+                "incidents",
+            ],
+            sa.select(
+                f.c.trust_id,
+                bucket,
+                f.c.school_urn,
+                f.c.pupil_id,
+                key_text,
+                sa.func.min(f.c.setting_type),
+                *chars,
+                sa.func.count(),
+            )
+            .where(counted)
+            .group_by(f.c.trust_id, bucket, f.c.school_urn, f.c.pupil_id, *chars),
+        )
+
+    year = sa.case(
+        (
+            sa.extract("month", f.c.local_date) >= 9,
+            sa.cast(sa.extract("year", f.c.local_date), sa.Integer),
+        ),
+        else_=sa.cast(sa.extract("year", f.c.local_date), sa.Integer) - 1,
+    )
+    wipe = []
+    for table in (d, rd, m.pupil_year, m.pupil_month):
+        stmt = table.delete()
+        if trust_ids is not None:
+            stmt = stmt.where(table.c.trust_id.in_(trust_ids))
+        wipe.append(stmt)
+    dated = s.update().values(
+        local_date=sa.select(f.c.local_date)
+        .where(joined & f.c.significant & ~f.c.voided)
+        .scalar_subquery()
+    )
+    if trust_ids is not None:
+        dated = dated.where(s.c.trust_id.in_(trust_ids))
+    return [
+        *wipe,
+        d.insert().from_select(day_cols, days),
+        rd.insert().from_select([c.name for c in rd.columns], reports),
+        pupils(m.pupil_year, year),
+        pupils(m.pupil_month, _month(f.c.local_date)),
+        dated,
+    ]
