@@ -5,16 +5,15 @@ schools, rolls, staff with their training, the school audit, pupils) and the voc
 ``publish``; each incident is submitted whole (interventions with positions and staff,
 injuries) by ``service.submit_incident`` with ``historic=True``, so its flags come from the
 service's own rules and no parent is ever messaged; contacts go through notifications'
-``upsert_contact``. Notifications keeps no report for a historic record, so only each
-historic parent report's outcome is written as notifications' events with ``record_event``.
+``upsert_contact``; and how each parent was told goes through notifications'
+``record_historic_report``, which keeps the report, its timeline and its events and decides
+the same-day standard by the live rule. Nothing is sent.
 """
 
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -42,12 +41,11 @@ from services.incidents.sections import (
     Welfare,
 )
 from services.incidents.service import submit_incident
-from services.notifications import models as nm
+from services.notifications import historic
 from services.notifications.contacts import upsert_contact
 from shared.auth.principal import Principal
 from shared.clock import FrozenClock
 from shared.ids import contact_id, pupil_id
-from shared.outbox.writer import record_event
 from shared.runtime import ServiceContext
 
 DEFAULT_SCHOOLS, DEFAULT_YEARS, DEFAULT_SEED = 12, 2, 1
@@ -266,56 +264,24 @@ async def _incident(
     start = body.occurred_at
     recorded = FrozenClock(start.astimezone(UTC) + timedelta(minutes=60 + x.minute % 120))
     made, _ = await submit_incident(inc, _lead(trust), body, recorded, historic=True)
-    # Notifications keeps no report for a historic record (nothing may be sent), so each
-    # historic report's outcome is written as its events, as notifications would emit them.
-    report = str(uuid.uuid5(uuid.NAMESPACE_URL, f"candour:demo-report:{made.incident_id}"))
-    sent = start + timedelta(minutes=x.report_minutes)
-    delivered = sent + timedelta(minutes=1)
+    # Nothing may be sent for a historic record: how its parent was told is recorded as
+    # history by notifications' own use case, which decides the same-day standard.
     pid = pupil_id(trust, x.school.urn, x.pupil_ref)
-    common = {
-        "report_id": report,
-        "incident_id": made.incident_id,
-        "incident_occurred_at": start.isoformat(),
-        "pupil_id": pid,
-    }
-    outcomes: list[tuple[str, datetime, dict[str, Any]]] = [
-        (
-            "parent_report.sent.v1",
-            sent,
-            {"channel": "email", "provider": "historic", "sent_at": sent.isoformat()},
-        ),
-        (
-            "parent_report.delivered.v1",
-            delivered,
-            {"channel": "email", "provider": "historic", "delivered_at": delivered.isoformat()},
-        ),
-        (
-            "parent_report.completed.v1",
-            delivered,
-            {
-                "standard": "missed" if x.missed else "met",
-                "reason": "the written report reached the parent after the school day"
-                if x.missed
-                else None,
-                "local_date": x.day.isoformat(),
-                "first_sent_at": sent.isoformat(),
-                "told_at": delivered.isoformat(),
-                "completed_at": delivered.isoformat(),
-            },
-        ),
-    ]
-    for type, at, extra in outcomes:
-        await record_event(
-            notif,
-            nm.outbox,
-            type=type,
-            trust_id=trust,
-            school_urn=x.school.urn,
-            subject_id=report,
-            subject_revision=1,
-            occurred_at=at,
-            payload={**common, **extra},
-        )
+    sent = start + timedelta(minutes=x.report_minutes)
+    await historic.record_historic_report(
+        notif,
+        trust_id=trust,
+        school_urn=x.school.urn,
+        timezone=str(LONDON),
+        incident_id=made.incident_id,
+        incident_revision=made.revision,
+        pupil_id=pid,
+        occurred_at=start,
+        contact_id=contact_id(trust, pid, "C1"),
+        channel="email",
+        sent_at=sent,
+        delivered_at=sent + timedelta(minutes=1),
+    )
 
 
 async def seed_generated(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -313,3 +313,60 @@ async def test_only_parent_barred_from_contact_local_authority_required(notif, p
     assert report.kind == "local_authority" and report.contact_id == "local-authority"
     assert await messages(notif, recipient_kind="parent") == []
     assert [x.recipient_ref for x in await messages(notif, step="alert_la")] == ["dsl:s-dsl"]
+
+
+async def test_a_historic_report_is_recorded_as_history_with_the_live_rule(notif, provider, clock):
+    """How a parent was told before the school used Candour: kept, dated, judged, never sent."""
+    from services.notifications.historic import record_historic_report
+    from services.notifications.ledger import load
+
+    clock.set(local(DAY, 18))
+    await add_people(notif)
+    [contact] = (await _contacts(notif))[:1]
+    outcomes = {}
+    for n, (hours, expected) in enumerate(((2, "met"), (26, "missed"))):
+        occurred = local(DAY, 10)
+        sent = occurred + timedelta(hours=hours)
+        async with notif.db.transaction() as conn:
+            for _ in range(2):  # recorded twice: the second changes nothing
+                rid = await record_historic_report(
+                    conn,
+                    trust_id=TRUST,
+                    school_urn=SCHOOL,
+                    timezone="Europe/London",
+                    incident_id=f"historic-{n}",
+                    incident_revision=1,
+                    pupil_id=contact.pupil_id,
+                    occurred_at=occurred,
+                    contact_id=contact.contact_id,
+                    channel="email",
+                    sent_at=sent,
+                    delivered_at=sent + timedelta(minutes=1),
+                )
+            report = await load(conn, TRUST, rid)
+        assert report is not None and report.told_at == sent + timedelta(minutes=1)
+        outcomes[rid] = report.standard
+        assert report.standard == expected
+    assert await messages(notif) == []  # nothing was sent to anyone
+    o = m.outbox
+    async with notif.db.engine.connect() as conn:
+        types = [
+            t
+            for (t,) in await conn.execute(
+                sa.select(o.c.type).where(o.c.subject_id.in_(list(outcomes))).order_by(o.c.id)
+            )
+        ]
+    assert (
+        types
+        == [
+            "parent_report.sent.v1",
+            "parent_report.delivered.v1",
+            "parent_report.completed.v1",
+        ]
+        * 2
+    )
+
+
+async def _contacts(ctx):
+    async with ctx.db.engine.connect() as conn:
+        return list((await conn.execute(sa.select(m.contact).order_by(m.contact.c.priority))).all())

@@ -191,3 +191,39 @@ async def test_timeliness_and_periods_use_the_schools_local_day(contexts, client
         )
     ).json()
     assert last_year["incidents"]["total"]["count"] == 0
+
+
+async def test_a_pupil_with_several_rows_counts_once_per_group(contexts, clients, token) -> None:
+    """p-1 moves from K to E and from 100001 to 100002 in October; p-2 has one incident.
+    Whatever the period's pieces (a whole year, whole months, or days from the facts), p-1
+    counts once among all pupils of a gender, and once in each SEN group it was in."""
+    consume = make_consumer(contexts["reporting"])
+    events = [
+        envelope("roll.updated.v1", roll(total=200), subject="100001:2026"),
+        envelope("roll.updated.v1", roll(total=200, school="100002"), subject="100002:2026"),
+    ]
+    rows = [
+        ("i-1", "p-1", "K", "100001", 0),
+        ("i-2", "p-1", "K", "100001", 1),
+        ("i-3", "p-1", "E", "100002", 2),
+        ("i-4", "p-2", "N", "100001", 3),
+    ]
+    for iid, pupil, sen, school, day in rows:
+        body = incident(
+            iid, pupil=pupil, sen=sen, school=school, at=T0 + timedelta(days=day), gender="F"
+        )
+        events.append(envelope("incident.submitted.v1", body, subject=iid, school=school))
+    for e in events:
+        assert await consume(e)
+    rep = clients["reporting"]
+    h = auth(token("trust_lead"))
+    for query in ("", "?term=autumn", "?from_date=2026-10-02&to_date=2026-11-20"):
+        r = await rep.get(f"/v1/trusts/TR00001/disproportionality{query}", headers=h)
+        g = {(x["dimension"], x["group"]): x for x in r.json()["groups"]}
+        assert g[("gender", "F")]["pupils"]["count"] == 2, query
+        assert g[("gender", "F")]["incidents"]["count"] == 4, query
+        assert g[("sen", "K")]["pupils"]["count"] == 1, query
+        assert g[("sen", "E")]["pupils"]["count"] == 1, query
+        assert g[("sen", "K")]["incidents"]["count"] == 2, query
+        s = (await rep.get(f"/v1/trusts/TR00001/summary{query}", headers=h)).json()
+        assert s["pupils"]["count"] == 2, query

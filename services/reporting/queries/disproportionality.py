@@ -73,23 +73,40 @@ DIMENSIONS = tuple(dimensions(m.incident_fact))
 async def _affected(
     conn: AsyncConnection, q: Query
 ) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
-    """Incidents and distinct pupils per group of every dimension: each row of the pupil
-    rollups (and of the facts, for days outside whole months) with its groups computed in
-    the database, counted in one pass here."""
-    src = pupil_source(q).subquery("src")
+    """Incidents and distinct pupils per group of every dimension.
+
+    The database groups the pupil rollups' rows (and the facts', for days outside whole
+    months) by all six groups at once: a few hundred combinations back, each with its
+    incidents and rows. Most pupils have one row; those with more (two schools, or a
+    characteristic that changed) are read again so each counts once per group."""
+    src = pupil_source(q).cte("src")
     joined = src.outerjoin(p, (p.c.trust_id == q.trust_id) & (p.c.pupil_id == src.c.pupil_id))
-    groups = dimensions(src)
-    rows = await conn.execute(
-        sa.select(src.c.pupil_id, src.c.incidents, *groups.values()).select_from(joined)
-    )
+    groups = list(dimensions(src).values())
     incidents: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
-    pupils: dict[str, dict[str, set[str]]] = {d: {} for d in DIMENSIONS}
-    for pupil, n, *values in rows:
+    pupils: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
+    combos = await conn.execute(
+        sa.select(sa.func.sum(src.c.incidents), sa.func.count(), *groups)
+        .select_from(joined)
+        .group_by(*groups)
+    )
+    for n, rows, *values in combos:
         for dim, grp in zip(DIMENSIONS, values, strict=True):
             g = grp or "unknown"
             incidents[dim][g] = incidents[dim].get(g, 0) + int(n)
-            pupils[dim].setdefault(g, set()).add(pupil)
-    return {d: (incidents[d], {g: len(who) for g, who in pupils[d].items()}) for d in DIMENSIONS}
+            pupils[dim][g] = pupils[dim].get(g, 0) + int(rows)
+    several = sa.select(src.c.pupil_id).group_by(src.c.pupil_id).having(sa.func.count() > 1)
+    seen: dict[tuple[str, str], set[str]] = {}
+    repeats = await conn.execute(
+        sa.select(src.c.pupil_id, *groups).select_from(joined).where(src.c.pupil_id.in_(several))
+    )
+    for pupil, *values in repeats:
+        for dim, grp in zip(DIMENSIONS, values, strict=True):
+            g = grp or "unknown"
+            who = seen.setdefault((dim, g), set())
+            if pupil in who:
+                pupils[dim][g] -= 1  # the same pupil again in this group
+            who.add(pupil)
+    return {d: (incidents[d], pupils[d]) for d in DIMENSIONS}
 
 
 async def _dimension(
