@@ -291,6 +291,15 @@ async def touching(
     on: take the old shares away after it, add the new ones, and date the incidents' parent
     reports."""
     ids = sorted(set(incident_ids))
+    if conn.dialect.name == "postgresql":
+        # Consumers run concurrently: two events of one incident must not both compute a
+        # share from the same old state. One at a time per incident, in id order (no
+        # deadlock); SQLite already writes one transaction at a time.
+        for i in ids:
+            await conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtext(:trust), hashtext(:incident))"),
+                {"trust": trust_id, "incident": i},
+            )
     before = {i: await contribution(conn, trust_id, i, parts) for i in ids}
     yield
     s = m.parent_report_status
