@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from services.reporting import models as m
@@ -187,3 +189,43 @@ async def test_any_order_and_repeats_give_the_same_read_model(contexts, clients,
         )
         groups = {(g["dimension"], g["group"]): g for g in r.json()["groups"]}
         assert groups[("fsm_ever6", "no")]["incidents"]["count"] == 1  # i-2 is voided
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_concurrent_consumers_keep_the_rollups_exact(contexts) -> None:
+    """Events of one incident applied at once, as arq workers do: the rollups still equal
+    the one-pass refill (each event's share is computed from state no other holds)."""
+    ctx = contexts["reporting"]
+    consume = make_consumer(ctx)
+    e = envelope
+    events = [e("incident.submitted.v1", incident(staff_ids=("s-1",)), subject="i-1")]
+    for k in range(6):
+        ids = {"report_id": f"r-{k}", "incident_id": "i-1"}
+        events.append(
+            e(
+                "parent_report.sent.v1",
+                report_event("sent", **ids),
+                producer="notifications",
+                subject=f"r-{k}",
+            )
+        )
+        events.append(
+            e(
+                "parent_report.completed.v1",
+                report_event("completed", **ids, at=T0 + timedelta(minutes=30)),
+                producer="notifications",
+                subject=f"r-{k}",
+            )
+        )
+    for code in ("prone_hold", "pain_compliance", "restraint_by_untrained_staff"):
+        events.append(e("practice.flagged.v1", flagged("i-1", code), subject="i-1"))
+    events.append(e("training.recorded.v1", training("s-1", "2025-01-01", "2027-01-10")))
+    assert all(await asyncio.gather(*(consume(x) for x in events)))
+    async with ctx.db.engine.connect() as conn:
+        kept = await dump(conn, "TR00001")
+    assert sum(int(row[4]) for row in kept["report_day"]) == 6  # sent, one per report
+    async with ctx.db.transaction() as conn:
+        for statement in refill(["TR00001"]):
+            await conn.execute(statement)
+    async with ctx.db.engine.connect() as conn:
+        assert await dump(conn, "TR00001") == kept
