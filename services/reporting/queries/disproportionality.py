@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting import models as m
 from services.reporting import statistics as st
 from services.reporting.disclosure import HIDDEN, Stat, small, stat, suppress_column
-from services.reporting.queries.base import Query, pupil_source, rolls
+from services.reporting.queries.base import PUPIL_COLUMNS, Query, chunks, pupil_source, rolls
 from services.reporting.queries.summary import meta
 from services.reporting.schemas_analysis import DisproportionalityReport, GroupRow
 
@@ -79,7 +79,19 @@ async def _affected(
     months) by all six groups at once: a few hundred combinations back, each with its
     incidents and rows. Most pupils have one row; those with more (two schools, or a
     characteristic that changed) are read again so each counts once per group."""
-    src = pupil_source(q).cte("src")
+    years, months, days = chunks(q.period.from_date, q.period.to_date)
+    if months or days or len(years) > 1:
+        # A pupil's months (or years, or days) as one row per school and characteristics,
+        # so few pupils have several rows to be read again.
+        raw = pupil_source(q).subquery("raw")
+        cols = [raw.c[c] for c in PUPIL_COLUMNS]
+        src = (
+            sa.select(*cols, sa.func.sum(raw.c.incidents).label("incidents"))
+            .group_by(*cols)
+            .cte("src")
+        )
+    else:
+        src = pupil_source(q).cte("src")
     joined = src.outerjoin(p, (p.c.trust_id == q.trust_id) & (p.c.pupil_id == src.c.pupil_id))
     groups = list(dimensions(src).values())
     incidents: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
