@@ -256,45 +256,33 @@ report_day = sa.Table(
     sa.Index("ix_report_day_trust_id_local_date", "trust_id", "local_date"),
 )
 
+
+def _pupil_rollup(name: str, bucket: str) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("trust_id", sa.String(7), primary_key=True),
+        sa.Column(bucket, sa.Integer, primary_key=True),
+        sa.Column("school_urn", sa.String(6), primary_key=True),
+        sa.Column("pupil_id", sa.String(36), primary_key=True),
+        sa.Column("characteristics", sa.String(80), primary_key=True),
+        sa.Column("setting_type", sa.String(40), nullable=False),
+        sa.Column("sen_provision", sa.String(1), nullable=False),
+        sa.Column("year_group", sa.String(2)),
+        sa.Column("gender", sa.String(1)),
+        sa.Column("fsm_eligible", sa.Boolean),
+        sa.Column("fsm_ever6", sa.Boolean),
+        sa.Column("ethnicity", sa.String(4)),
+        sa.Column("incidents", sa.Integer, nullable=False),
+    )
+
+
 # Counted incidents per pupil per academic year, by the characteristics the records gave:
 # disproportionality over a whole year reads one row per pupil, not every fact.
-pupil_year = sa.Table(
-    "pupil_year",
-    metadata,
-    sa.Column("trust_id", sa.String(7), primary_key=True),
-    sa.Column("academic_year", sa.Integer, primary_key=True),
-    sa.Column("school_urn", sa.String(6), primary_key=True),
-    sa.Column("pupil_id", sa.String(36), primary_key=True),
-    sa.Column("characteristics", sa.String(80), primary_key=True),
-    sa.Column("setting_type", sa.String(40), nullable=False),
-    sa.Column("sen_provision", sa.String(1), nullable=False),
-    sa.Column("year_group", sa.String(2)),
-    sa.Column("gender", sa.String(1)),
-    sa.Column("fsm_eligible", sa.Boolean),
-    sa.Column("fsm_ever6", sa.Boolean),
-    sa.Column("ethnicity", sa.String(4)),
-    sa.Column("incidents", sa.Integer, nullable=False),
-)
-
+pupil_year = _pupil_rollup("pupil_year", "academic_year")
 # The same per pupil and calendar month (``month`` = year * 12 + month - 1): distinct pupils
 # over any run of whole months (a term, a month of a trend) read these, not the facts.
-pupil_month = sa.Table(
-    "pupil_month",
-    metadata,
-    sa.Column("trust_id", sa.String(7), primary_key=True),
-    sa.Column("month", sa.Integer, primary_key=True),
-    sa.Column("school_urn", sa.String(6), primary_key=True),
-    sa.Column("pupil_id", sa.String(36), primary_key=True),
-    sa.Column("characteristics", sa.String(80), primary_key=True),
-    sa.Column("setting_type", sa.String(40), nullable=False),
-    sa.Column("sen_provision", sa.String(1), nullable=False),
-    sa.Column("year_group", sa.String(2)),
-    sa.Column("gender", sa.String(1)),
-    sa.Column("fsm_eligible", sa.Boolean),
-    sa.Column("fsm_ever6", sa.Boolean),
-    sa.Column("ethnicity", sa.String(4)),
-    sa.Column("incidents", sa.Integer, nullable=False),
-)
+pupil_month = _pupil_rollup("pupil_month", "month")
 
 # Tables a rebuild empties for a trust (everything but the outbox).
 READ_MODEL = (

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
+from services.reporting.periods import academic_year_of
 
 RESTRAINT = ("physical_restraint", "mechanical_restraint")
 SECLUSION = ("seclusion",)
@@ -42,11 +43,6 @@ def kind_of(intervention_type: str) -> str:
     if intervention_type in RESTRAINT:
         return "restraint"
     return "seclusion" if intervention_type in SECLUSION else "other"
-
-
-def academic_year(day: date) -> int:
-    """The academic year (September to August) a date falls in, by its first calendar year."""
-    return day.year if day.month >= 9 else day.year - 1
 
 
 def month_index(day: date) -> int:
@@ -232,7 +228,7 @@ def _keys(trust_id: str, fact: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "label": (fact["intervention_label"] or "") if kind == "seclusion" else "",
         },
         "report_day": {"trust_id": trust_id, "school_urn": fact["school_urn"], "local_date": day},
-        "pupil_year": {**pupil, "academic_year": academic_year(day)},
+        "pupil_year": {**pupil, "academic_year": academic_year_of(day)},
         "pupil_month": {**pupil, "month": month_index(day)},
     }
 

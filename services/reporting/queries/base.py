@@ -153,15 +153,6 @@ def day_cond(
     return cond
 
 
-def kind_of() -> sa.ColumnElement[str]:
-    """restraint, seclusion or other (reasonable force and the rest)."""
-    return sa.case(
-        (f.c.intervention_type.in_(RESTRAINT), "restraint"),
-        (f.c.intervention_type.in_(SECLUSION), "seclusion"),
-        else_="other",
-    )
-
-
 @dataclass(frozen=True)
 class SchoolInfo:
     urn: str
