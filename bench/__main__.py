@@ -10,7 +10,7 @@ called in process over HTTP (httpx + ASGI), as a trust lead and as a governor, a
 on a small trust (100 incidents) in the same store: the ratio shows what size costs, the
 milliseconds what a caller waits. Exit status 1 if any endpoint takes 100 ms or more.
 
-    python -m bench [--trusts 10] [--per-trust 100000] [--runs 5]
+    python -m bench [--trusts 10] [--per-trust 100000] [--runs 5] [--reuse]
     CANDOUR_BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 """
 
@@ -175,6 +175,9 @@ async def main() -> int:
     ap.add_argument("--trusts", type=int, default=10)
     ap.add_argument("--per-trust", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument(
+        "--reuse", action="store_true", help="keep the database of an earlier run (no fill)"
+    )
     args = ap.parse_args()
     base = os.environ.get(
         "CANDOUR_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -182,8 +185,13 @@ async def main() -> int:
     import asyncpg
 
     admin = await asyncpg.connect(base.replace("+asyncpg", ""))
-    await admin.execute('DROP DATABASE IF EXISTS "candour_bench_reporting" WITH (FORCE)')
-    await admin.execute('CREATE DATABASE "candour_bench_reporting"')
+    exists = await admin.fetchval(
+        "SELECT 1 FROM pg_database WHERE datname = 'candour_bench_reporting'"
+    )
+    reuse = bool(args.reuse and exists)
+    if not reuse:
+        await admin.execute('DROP DATABASE IF EXISTS "candour_bench_reporting" WITH (FORCE)')
+        await admin.execute('CREATE DATABASE "candour_bench_reporting"')
     await admin.close()
     url = base.rsplit("/", 1)[0] + "/candour_bench_reporting"
     settings = Settings(env="test", jwt_secret=SECRET, link_secret=SECRET + "-l")
@@ -193,12 +201,13 @@ async def main() -> int:
     )
     await migrate(ctx)
     trusts = [BIG] + [f"TR1{k:04d}" for k in range(1, args.trusts)]
-    started = time.perf_counter()
-    await fill(db, trusts, args.per_trust, 100)
-    print(
-        f"filled {args.trusts} x {args.per_trust:,} incidents "
-        f"in {time.perf_counter() - started:.1f}s"
-    )
+    if not reuse:
+        started = time.perf_counter()
+        await fill(db, trusts, args.per_trust, 100)
+        print(
+            f"filled {args.trusts} x {args.per_trust:,} incidents "
+            f"in {time.perf_counter() - started:.1f}s"
+        )
     app = SPECS["reporting"].create_app(ctx)
     worst = 0.0
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r") as c:

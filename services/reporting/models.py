@@ -199,13 +199,26 @@ parent_report_status = sa.Table(
     # The local date of its incident while that incident counts (else NULL), kept by the
     # rollups: delivery-time percentiles read the period's reports by this index alone.
     sa.Column("local_date", sa.Date),
+    # Minutes from the incident to the first delivery, and their 15-minute bin (both NULL
+    # until delivered), kept by the rollups: delivery-time percentiles find each rank's bin
+    # in ``report_minutes`` and read only that bin's reports.
+    sa.Column("delivery_minutes", sa.Float),
+    sa.Column("delivery_bin", sa.Integer),
     sa.Index("ix_parent_report_status_trust_id_incident_id", "trust_id", "incident_id"),
     sa.Index(
         "ix_parent_report_status_trust_id_local_date",
         "trust_id",
         "local_date",
         "school_urn",
-        postgresql_include=["incident_occurred_at", "first_delivered_at"],
+        postgresql_include=["delivery_bin"],
+    ),
+    sa.Index(
+        "ix_parent_report_status_trust_id_school_urn_delivery_bin",
+        "trust_id",
+        "school_urn",
+        "delivery_bin",
+        "local_date",
+        postgresql_include=["delivery_minutes"],
     ),
 )
 
@@ -256,6 +269,19 @@ report_day = sa.Table(
     sa.Index("ix_report_day_trust_id_local_date", "trust_id", "local_date"),
 )
 
+# Delivered parent reports of counted incidents per school, calendar month of the incident
+# (``month`` = year * 12 + month - 1) and 15-minute bin of the minutes to first delivery.
+report_minutes = sa.Table(
+    "report_minutes",
+    metadata,
+    sa.Column("trust_id", sa.String(7), primary_key=True),
+    sa.Column("school_urn", sa.String(6), primary_key=True),
+    sa.Column("month", sa.Integer, primary_key=True),
+    sa.Column("bin", sa.Integer, primary_key=True),
+    sa.Column("setting_type", sa.String(40), nullable=False),
+    sa.Column("reports", sa.Integer, nullable=False),
+)
+
 
 def _pupil_rollup(name: str, bucket: str) -> sa.Table:
     return sa.Table(
@@ -302,6 +328,7 @@ READ_MODEL = (
     "parent_report_status",
     "incident_day",
     "report_day",
+    "report_minutes",
     "pupil_year",
     "pupil_month",
 )

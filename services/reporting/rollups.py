@@ -1,7 +1,8 @@
 """The rollups the reports read, kept exact whatever order events arrive in.
 
 Each counted incident (significant, not voided) contributes one share to ``incident_day``,
-``report_day``, ``pupil_year`` and ``pupil_month``, computed from the base tables alone
+``report_day``, ``report_minutes``, ``pupil_year`` and ``pupil_month``, computed from the
+base tables alone
 (:func:`contribution`). A projection that changes anything an incident's share depends on
 (its facts, flags, review, parent reports, or its staff's training) wraps the change in
 :func:`touching`, which takes the old share away and adds the new one. So the rollups always
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -21,6 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from services.reporting import models as m
 from services.reporting.periods import academic_year_of
@@ -80,6 +84,54 @@ def characteristics_sql() -> sa.ColumnElement[str]:
     return out
 
 
+class Microseconds(sa.sql.expression.ColumnElement[int]):
+    """Whole microseconds from one UTC time to a later one, exact on either dialect."""
+
+    inherit_cache = True
+    type = sa.BigInteger()
+    _traverse_internals = [
+        ("later", InternalTraversal.dp_clauseelement),
+        ("earlier", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, later: sa.ColumnElement[Any], earlier: sa.ColumnElement[Any]) -> None:
+        self.later, self.earlier = later, earlier
+
+
+@compiles(Microseconds, "postgresql")
+def _microseconds_pg(element: Microseconds, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = compiler.process(element.later, **kw), compiler.process(element.earlier, **kw)
+    return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) * 1000000 AS BIGINT)"
+
+
+@compiles(Microseconds, "sqlite")
+def _microseconds_sqlite(element: Microseconds, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps a UTC time as 'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds, then digits.
+    def us(col: sa.ColumnElement[Any]) -> str:
+        c = compiler.process(col, **kw)
+        return (
+            f"(CAST(strftime('%s', {c}) AS INTEGER) * 1000000"
+            f" + CAST(substr({c}, 21, 6) AS INTEGER))"
+        )
+
+    return f"({us(element.later)} - {us(element.earlier)})"
+
+
+BIN_MINUTES = 15
+
+
+def delivery_values() -> dict[str, sa.ColumnElement[Any]]:
+    """A parent report's minutes from its incident to its first delivery, and their bin
+    (NULL until delivered): the same statement in the projections and in :func:`refill`."""
+    s = m.parent_report_status
+    us = Microseconds(s.c.first_delivered_at, s.c.incident_occurred_at)
+    return {
+        "delivery_minutes": sa.cast(us, sa.Float) / sa.literal(60_000_000.0, sa.Float),
+        # Integer division: bins in the order of the minutes (toward zero below zero).
+        "delivery_bin": us // sa.literal(BIN_MINUTES * 60_000_000, sa.BigInteger),
+    }
+
+
 @dataclass(frozen=True)
 class Share:
     """One counted incident's share of every rollup."""
@@ -87,6 +139,8 @@ class Share:
     fact: dict[str, Any]
     day: dict[str, int]
     reports: dict[str, int]
+    # Its delivered parent reports per bin of minutes to first delivery.
+    bins: dict[int, int] = field(default_factory=dict)
 
 
 def _int(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
@@ -125,17 +179,17 @@ def _scalar(stmt: sa.Select[Any], name: str) -> sa.ScalarSelect[Any]:
 
 
 REPORT_KEYS = ("reports", "completed", "met", "missed", "withheld", "timed", "sent")
-EVERY = frozenset({"incident_day", "report_day", "pupil_year", "pupil_month"})
+EVERY = frozenset({"incident_day", "report_day", "report_minutes", "pupil_year", "pupil_month"})
 # What a change can move: its flags, review or staff training move only the daily incident
-# row; its parent reports only the daily report row; its facts, everything.
-DAY, REPORTS = frozenset({"incident_day"}), frozenset({"report_day"})
+# row; its parent reports only the report rollups; its facts, everything.
+DAY, REPORTS = frozenset({"incident_day"}), frozenset({"report_day", "report_minutes"})
 
 
 async def contribution(
     conn: AsyncConnection, trust_id: str, incident_id: str, parts: frozenset[str] = EVERY
 ) -> Share | None:
     """The incident's share now (of the rollups in ``parts``), from the base tables (None:
-    it does not count), read in one statement."""
+    it does not count): the facts and counts in one statement, the delivery bins in one more."""
     p, r, s, pf = m.practice_flag, m.incident_review, m.parent_report_status, m.parent_report_fact
     of: dict[str, tuple[sa.Table, sa.Column[Any]]] = {}
     if "incident_day" in parts:
@@ -180,7 +234,16 @@ async def contribution(
         "reviewed": int(bool(values.get("reviewed"))),
         "untrained": int(bool(values.get("untrained"))),
     }
-    return Share(fact=fact, day=day, reports={k: int(values.get(k) or 0) for k in REPORT_KEYS})
+    bins: dict[int, int] = {}
+    if "report_minutes" in parts:
+        rows = await conn.execute(
+            sa.select(s.c.delivery_bin, sa.func.count())
+            .where(mine & s.c.delivery_bin.is_not(None))
+            .group_by(s.c.delivery_bin)
+        )
+        bins = {int(b): int(n) for b, n in rows}
+    totals = {k: int(values.get(k) or 0) for k in REPORT_KEYS}
+    return Share(fact=fact, day=day, reports=totals, bins=bins)
 
 
 async def _add(
@@ -207,8 +270,11 @@ async def _add(
         await conn.execute(table.delete().where(cond & (table.c[live] == 0)))
 
 
-def _keys(trust_id: str, fact: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The row of each rollup an incident's share goes to."""
+def _rows(
+    trust_id: str, share: Share
+) -> Iterable[tuple[str, dict[str, Any], dict[str, Any], dict[str, int]]]:
+    """The rows an incident's share goes to: (rollup, key, fixed columns, counts)."""
+    fact = share.fact
     day: date = fact["local_date"]
     kind = kind_of(fact["intervention_type"])
     chars = {c: fact[c] for c in CHARACTERISTICS}
@@ -218,33 +284,34 @@ def _keys(trust_id: str, fact: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "pupil_id": fact["pupil_id"],
         "characteristics": characteristics_key(chars),
     }
-    return {
-        "incident_day": {
-            "trust_id": trust_id,
-            "school_urn": fact["school_urn"],
+    school = {"trust_id": trust_id, "school_urn": fact["school_urn"]}
+    fixed = {"setting_type": fact["setting_type"]}
+    yield (
+        "incident_day",
+        {
+            **school,
             "local_date": day,
             "kind": kind,
             "source": fact["source"] or "",
             "label": (fact["intervention_label"] or "") if kind == "seclusion" else "",
         },
-        "report_day": {"trust_id": trust_id, "school_urn": fact["school_urn"], "local_date": day},
-        "pupil_year": {**pupil, "academic_year": academic_year_of(day)},
-        "pupil_month": {**pupil, "month": month_index(day)},
-    }
+        fixed,
+        share.day,
+    )
+    yield "report_day", {**school, "local_date": day}, fixed, share.reports
+    for b, n in share.bins.items():
+        yield (
+            "report_minutes",
+            {**school, "month": month_index(day), "bin": b},
+            fixed,
+            {"reports": n},
+        )
+    both = {**fixed, **chars}
+    yield "pupil_year", {**pupil, "academic_year": academic_year_of(day)}, both, {"incidents": 1}
+    yield "pupil_month", {**pupil, "month": month_index(day)}, both, {"incidents": 1}
 
 
-def _vectors(share: Share | None) -> dict[str, dict[str, int]]:
-    if share is None:
-        return {}
-    return {
-        "incident_day": share.day,
-        "report_day": share.reports,
-        "pupil_year": {"incidents": 1},
-        "pupil_month": {"incidents": 1},
-    }
-
-
-LIVE = {"incident_day": "incidents", "report_day": "reports"}
+LIVE = {"incident_day": "incidents", "report_day": "reports", "report_minutes": "reports"}
 
 
 async def _move(
@@ -260,15 +327,12 @@ async def _move(
     for share, sign in ((before, -1), (after, +1)):
         if share is None:
             continue
-        keys, vectors = _keys(trust_id, share.fact), _vectors(share)
-        fixed = {"setting_type": share.fact["setting_type"]}
-        for name, key in keys.items():
+        for name, key, fixed, vector in _rows(trust_id, share):
             if name not in parts:
                 continue
             slot = (name, tuple(sorted(key.items())))
-            extra = {c: share.fact[c] for c in CHARACTERISTICS} if name.startswith("pupil") else {}
-            _, delta = changes.setdefault(slot, ({**fixed, **extra}, {}))
-            for k, v in vectors[name].items():
+            _, delta = changes.setdefault(slot, (fixed, {}))
+            for k, v in vector.items():
                 delta[k] = delta.get(k, 0) + sign * v
     for (name, row), (fixed, delta) in changes.items():
         await _add(
@@ -299,6 +363,12 @@ async def touching(
     before = {i: await contribution(conn, trust_id, i, parts) for i in ids}
     yield
     s = m.parent_report_status
+    if "report_minutes" in parts:
+        await conn.execute(
+            s.update()
+            .where((s.c.trust_id == trust_id) & s.c.incident_id.in_(ids))
+            .values(**delivery_values())
+        )
     for i in ids:
         after = await contribution(conn, trust_id, i, parts)
         if before[i] == after:
@@ -309,13 +379,19 @@ async def touching(
             was is not None
             and after is not None
             and was.fact["local_date"] == after.fact["local_date"]
+            and was.fact["school_urn"] == after.fact["school_urn"]
             and was.reports["reports"] == after.reports["reports"]
         ):
             continue  # the incident's parent reports are dated already
+        # Dated, and placed at their incident's school, while it counts.
+        placed: dict[str, Any] = {"local_date": None}
+        if after is not None:
+            placed = {
+                "local_date": after.fact["local_date"],
+                "school_urn": after.fact["school_urn"],
+            }
         await conn.execute(
-            s.update()
-            .where((s.c.trust_id == trust_id) & (s.c.incident_id == i))
-            .values(local_date=after.fact["local_date"] if after is not None else None)
+            s.update().where((s.c.trust_id == trust_id) & (s.c.incident_id == i)).values(**placed)
         )
 
 
@@ -470,24 +546,43 @@ def refill(trust_ids: list[str] | None = None) -> list[sa.Executable]:
         ),
         else_=sa.cast(sa.extract("year", f.c.local_date), sa.Integer) - 1,
     )
+    rm = m.report_minutes
+    month = _month(f.c.local_date).label("month")
+    bins = (
+        sa.select(
+            f.c.trust_id,
+            f.c.school_urn,
+            month,
+            s.c.delivery_bin,
+            sa.func.min(f.c.setting_type),
+            sa.func.count(),
+        )
+        .select_from(f.join(s, joined))
+        .where(counted & s.c.delivery_bin.is_not(None))
+        .group_by(f.c.trust_id, f.c.school_urn, month, s.c.delivery_bin)
+    )
     wipe = []
-    for table in (d, rd, m.pupil_year, m.pupil_month):
+    for table in (d, rd, rm, m.pupil_year, m.pupil_month):
         stmt = table.delete()
         if trust_ids is not None:
             stmt = stmt.where(table.c.trust_id.in_(trust_ids))
         wipe.append(stmt)
+    counts = joined & f.c.significant & ~f.c.voided
     dated = s.update().values(
-        local_date=sa.select(f.c.local_date)
-        .where(joined & f.c.significant & ~f.c.voided)
-        .scalar_subquery()
+        local_date=sa.select(f.c.local_date).where(counts).scalar_subquery(),
+        school_urn=sa.func.coalesce(
+            sa.select(f.c.school_urn).where(counts).scalar_subquery(), s.c.school_urn
+        ),
+        **delivery_values(),
     )
     if trust_ids is not None:
         dated = dated.where(s.c.trust_id.in_(trust_ids))
     return [
         *wipe,
+        dated,
         d.insert().from_select(day_cols, days),
         rd.insert().from_select([c.name for c in rd.columns], reports),
+        rm.insert().from_select([c.name for c in rm.columns], bins),
         pupils(m.pupil_year, year),
         pupils(m.pupil_month, _month(f.c.local_date)),
-        dated,
     ]

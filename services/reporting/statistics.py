@@ -128,15 +128,26 @@ def funnel(expected: float) -> Funnel:
     )
 
 
+def quantile_ranks(n: int, q: float) -> tuple[int, int, float]:
+    """The q-th quantile (0..1) of n ordered values, linear between closest ranks (type 7):
+    the two ranks (from 0) it lies between, and how far along from the first."""
+    pos = (n - 1) * q
+    below = math.floor(pos)
+    return below, min(below + 1, n - 1), pos - below
+
+
+def interpolate(below: float, above: float, fraction: float) -> float:
+    """The value ``fraction`` of the way from ``below`` to ``above``, to 4 places."""
+    return round(below + (above - below) * fraction, 4)
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The q-th quantile (0..1), linear between closest ranks (type 7); None if empty."""
     if not values:
         return None
     ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    below = math.floor(pos)
-    above = min(below + 1, len(ordered) - 1)
-    return round(ordered[below] + (ordered[above] - ordered[below]) * (pos - below), 4)
+    below, above, fraction = quantile_ranks(len(ordered), q)
+    return interpolate(ordered[below], ordered[above], fraction)
 
 
 def median(values: Sequence[float]) -> float | None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
+from services.reporting import statistics as st
 from services.reporting.projections import make_consumer
 from tests.reporting.builders import (
     T0,
@@ -227,3 +231,58 @@ async def test_a_pupil_with_several_rows_counts_once_per_group(contexts, clients
         assert g[("sen", "K")]["incidents"]["count"] == 2, query
         s = (await rep.get(f"/v1/trusts/TR00001/summary{query}", headers=h)).json()
         assert s["pupils"]["count"] == 2, query
+
+
+async def test_delivery_percentiles_equal_a_full_sort(contexts, clients, token) -> None:
+    """Percentiles found by bin (whole months from the rollup, other days from the reports)
+    equal sorting every report's minutes, for ragged ranges, a term and a year: minutes on
+    bin edges, to the microsecond, negative, days late, and delivered twice."""
+    rng = random.Random(7)
+    consume = make_consumer(contexts["reporting"])
+    events, delivered = [], []
+    for i in range(90):
+        school = ("100001", "100002")[i % 2]
+        occurred = datetime(2026, 9, 20, 9, tzinfo=UTC) + timedelta(days=rng.randrange(80))
+        events.append(
+            envelope(
+                "incident.submitted.v1",
+                incident(f"i-{i}", school=school, pupil=f"p-{i % 17}", at=occurred),
+                school=school,
+                subject=f"i-{i}",
+            )
+        )
+        if i % 9 == 4:
+            continue  # never delivered: not timed
+        minutes = rng.choice(
+            [15, 30, 45, 14.999, -3, 2 * 1440, rng.uniform(0, 200), rng.randrange(1, 90)]
+        )
+        at = occurred + timedelta(minutes=minutes, microseconds=rng.randrange(1000))
+        delivered.append((school, occurred.date(), (at - occurred) / timedelta(minutes=1)))
+        ids = {"report_id": f"r-{i}", "incident_id": f"i-{i}", "occurred": occurred}
+        for when in (at + timedelta(hours=1), at):  # the earliest delivery counts
+            events.append(
+                envelope(
+                    "parent_report.delivered.v1",
+                    report_event("delivered", **ids, at=when),
+                    school=school,
+                    producer="notifications",
+                )
+            )
+    rng.shuffle(events)
+    for e in events:
+        assert await consume(e)
+    h = auth(token("trust_lead"))
+    for query, first, last in (
+        ("from_date=2026-09-25&to_date=2026-11-20", date(2026, 9, 25), date(2026, 11, 20)),
+        ("from_date=2026-10-01&to_date=2026-10-31", date(2026, 10, 1), date(2026, 10, 31)),
+        ("term=autumn", date(2026, 9, 1), date(2026, 12, 31)),
+        ("academic_year=2026", date(2026, 9, 1), date(2027, 8, 31)),
+    ):
+        rows = await clients["reporting"].get(f"/v1/trusts/TR00001/schools?{query}", headers=h)
+        for row in rows.json()["schools"]:
+            minutes = [x for s, d, x in delivered if s == row["school_urn"] and first <= d <= last]
+            pr = row["parent_reports"]
+            for key, p in (("median", 0.5), ("p90", 0.9)):
+                assert pr[f"{key}_minutes_to_delivery"]["value"] == pytest.approx(
+                    st.percentile(minutes, p), abs=1e-4
+                ), (query, row["school_urn"], key)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting import models as m
 from services.reporting import statistics as st
 from services.reporting.disclosure import HIDDEN, Count, share_of, small, stat, suppress_column
+from services.reporting.queries import delivery
 from services.reporting.queries.base import (
     Query,
     d,
@@ -65,7 +66,7 @@ async def incident_columns(conn: AsyncConnection, q: Query) -> dict[str, dict[st
 
 @dataclass
 class ReportStats:
-    """One school's parent reports: counts, and delivery minutes (or their percentiles)."""
+    """One school's parent reports: counts, and percentiles of minutes to first delivery."""
 
     reports: int = 0
     completed: int = 0
@@ -73,15 +74,13 @@ class ReportStats:
     missed: int = 0
     withheld: int = 0
     timed: int = 0
-    minutes: list[float] = field(default_factory=list)
     median: float | None = None
     p90: float | None = None
 
 
 async def parent_report_stats(conn: AsyncConnection, q: Query) -> dict[str, ReportStats]:
-    """Parent reports of the period's incidents, per school: counts from the rollup, delivery
-    minutes from the reports dated by their incident (percentiles in the database on
-    PostgreSQL, where ``percentile_cont`` is the same type-7 method; in Python on SQLite)."""
+    """Parent reports of the period's incidents, per school: counts from the rollup, and the
+    median and 90th percentile of minutes to first delivery."""
     out: dict[str, ReportStats] = {}
     rows = await conn.execute(
         sa.select(
@@ -100,38 +99,9 @@ async def parent_report_stats(conn: AsyncConnection, q: Query) -> dict[str, Repo
             reports=n[0], completed=n[1], met=n[2], missed=n[3], withheld=n[4], timed=n[5]
         )
     timed = [urn for urn, x in out.items() if x.timed]
-    if not timed:
-        return out
-    s = m.parent_report_status
-    cond = (
-        (s.c.trust_id == q.trust_id)
-        & (s.c.local_date >= q.period.from_date)
-        & (s.c.local_date <= q.period.to_date)
-        & s.c.school_urn.in_(sorted(timed))
-        & s.c.first_delivered_at.is_not(None)
-        & s.c.incident_occurred_at.is_not(None)
-    )
-    if conn.dialect.name == "postgresql":
-        # Seconds as double precision: sorting floats is far cheaper than sorting numerics.
-        seconds = sa.cast(
-            sa.extract("epoch", s.c.first_delivered_at - s.c.incident_occurred_at), sa.Float
-        )
-        minutes = seconds / 60.0
-        # Both percentiles share one sort of each school's minutes (same ordering).
-        pct = [sa.func.percentile_cont(p).within_group(minutes) for p in (0.5, 0.9)]
-        for urn, median, p90 in await conn.execute(
-            sa.select(s.c.school_urn, *pct).where(cond).group_by(s.c.school_urn)
-        ):
-            out[urn].median, out[urn].p90 = (
-                round(float(x), 4) if x is not None else None for x in (median, p90)
-            )
-        return out
-    for urn, occurred, first in await conn.execute(
-        sa.select(s.c.school_urn, s.c.incident_occurred_at, s.c.first_delivered_at).where(cond)
-    ):
-        out[urn].minutes.append((first - occurred).total_seconds() / 60)
-    for x in out.values():
-        x.median, x.p90 = st.median(x.minutes), st.percentile(x.minutes, 0.9)
+    if timed:
+        for urn, (median, p90) in (await delivery.percentiles(conn, q, timed)).items():
+            out[urn].median, out[urn].p90 = median, p90
     return out
 
 

@@ -6,8 +6,8 @@ Create Date: 2026-11-29 20:10:00.000000
 
 The daily incident rollup gains how records arrived, seclusion names, flags, reviews and
 staff without in-date training; parent reports and pupils per month get rollups of their
-own; each parent report is dated by its incident. The rollups are then computed from the
-base tables (``services.reporting.rollups.refill``), as the projections keep them.
+own; each parent report is dated by its incident. The rollups are computed from the base
+tables by the next revision (``services.reporting.rollups.refill``).
 """
 from collections.abc import Sequence
 
@@ -93,12 +93,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_incident_staff_trust_id_staff_id', ['trust_id', 'staff_id'], unique=False)
     with op.batch_alter_table('parent_report_fact', schema=None) as batch_op:
         batch_op.create_index('ix_parent_report_fact_trust_id_incident_id', ['trust_id', 'incident_id'], unique=False)
-    # The pupil-year rollup's key now writes yes/no as y/n: computed afresh with the rest.
-    from services.reporting.rollups import refill
-
-    bind = op.get_bind()
-    for statement in refill():
-        bind.execute(statement)
+    # The rollups (the pupil-year key now writes yes/no as y/n) are computed afresh from
+    # the base tables by the next revision, once every rollup table exists.
 
 
 def downgrade() -> None:
