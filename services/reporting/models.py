@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from shared.auth.revocation import add_revoked_client_table
@@ -222,33 +224,43 @@ parent_report_status = sa.Table(
     ),
 )
 
+
 # Rollups kept by the projections (services/reporting/rollups.py), so that a report reads a
 # few rows per school-day, not every fact. Each counted (significant, not voided) incident
 # adds its share to one row of each; an amendment, a flag, a review, a parent report or a
 # training record takes its old share away and adds the new one.
-incident_day = sa.Table(
-    "incident_day",
-    metadata,
-    sa.Column("trust_id", sa.String(7), primary_key=True),
-    sa.Column("school_urn", sa.String(6), primary_key=True),
-    sa.Column("local_date", sa.Date, primary_key=True),
-    sa.Column("kind", sa.String(20), primary_key=True),
-    # How the record arrived (the MIS or "direct"), for the audit.
-    sa.Column("source", sa.String(64), primary_key=True),
-    # The school's own name for a seclusion ("" for other kinds), for the audit.
-    sa.Column("label", sa.String(120), primary_key=True),
-    sa.Column("setting_type", sa.String(40), nullable=False),
-    sa.Column("incidents", sa.Integer, nullable=False),
-    sa.Column("staff_injuries", sa.Integer, nullable=False),
-    sa.Column("ground_restraint", sa.Integer, nullable=False),
-    sa.Column("pupil_injuries", sa.Integer, nullable=False),
-    sa.Column("late_records", sa.Integer, nullable=False),
-    # Flagged practices (one per rule), incidents reviewed, incidents with a member of staff
-    # whose training was not in date on the day.
-    sa.Column("flagged", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("reviewed", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("untrained", sa.Integer, nullable=False, server_default="0"),
-    sa.Index("ix_incident_day_trust_id_local_date", "trust_id", "local_date"),
+def _incident_rollup(name: str, bucket: sa.Column[Any]) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("trust_id", sa.String(7), primary_key=True),
+        sa.Column("school_urn", sa.String(6), primary_key=True),
+        bucket,
+        sa.Column("kind", sa.String(20), primary_key=True),
+        # How the record arrived (the MIS or "direct"), for the audit.
+        sa.Column("source", sa.String(64), primary_key=True),
+        # The school's own name for a seclusion ("" for other kinds), for the audit.
+        sa.Column("label", sa.String(120), primary_key=True),
+        sa.Column("setting_type", sa.String(40), nullable=False),
+        sa.Column("incidents", sa.Integer, nullable=False),
+        sa.Column("staff_injuries", sa.Integer, nullable=False),
+        sa.Column("ground_restraint", sa.Integer, nullable=False),
+        sa.Column("pupil_injuries", sa.Integer, nullable=False),
+        sa.Column("late_records", sa.Integer, nullable=False),
+        # Flagged practices (one per rule), incidents reviewed, incidents with a member of
+        # staff whose training was not in date on the day.
+        sa.Column("flagged", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("reviewed", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("untrained", sa.Integer, nullable=False, server_default="0"),
+    )
+
+
+incident_day = _incident_rollup("incident_day", sa.Column("local_date", sa.Date, primary_key=True))
+sa.Index("ix_incident_day_trust_id_local_date", incident_day.c.trust_id, incident_day.c.local_date)
+# The same per calendar month (``month`` = year * 12 + month - 1): a period's whole months
+# read these, only the days left over read ``incident_day``.
+incident_month = _incident_rollup(
+    "incident_month", sa.Column("month", sa.Integer, primary_key=True)
 )
 
 # Parent reports of counted incidents, by the incident's school and local date.
@@ -327,6 +339,7 @@ READ_MODEL = (
     "school_audit",
     "parent_report_status",
     "incident_day",
+    "incident_month",
     "report_day",
     "report_minutes",
     "pupil_year",

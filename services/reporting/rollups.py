@@ -1,8 +1,8 @@
 """The rollups the reports read, kept exact whatever order events arrive in.
 
 Each counted incident (significant, not voided) contributes one share to ``incident_day``,
-``report_day``, ``report_minutes``, ``pupil_year`` and ``pupil_month``, computed from the
-base tables alone
+``incident_month``, ``report_day``, ``report_minutes``, ``pupil_year`` and ``pupil_month``,
+computed from the base tables alone
 (:func:`contribution`). A projection that changes anything an incident's share depends on
 (its facts, flags, review, parent reports, or its staff's training) wraps the change in
 :func:`touching`, which takes the old share away and adds the new one. So the rollups always
@@ -179,10 +179,13 @@ def _scalar(stmt: sa.Select[Any], name: str) -> sa.ScalarSelect[Any]:
 
 
 REPORT_KEYS = ("reports", "completed", "met", "missed", "withheld", "timed", "sent")
-EVERY = frozenset({"incident_day", "report_day", "report_minutes", "pupil_year", "pupil_month"})
+EVERY = frozenset(
+    {"incident_day", "incident_month", "report_day", "report_minutes", "pupil_year", "pupil_month"}
+)
 # What a change can move: its flags, review or staff training move only the daily incident
 # row; its parent reports only the report rollups; its facts, everything.
-DAY, REPORTS = frozenset({"incident_day"}), frozenset({"report_day", "report_minutes"})
+DAY = frozenset({"incident_day", "incident_month"})
+REPORTS = frozenset({"report_day", "report_minutes"})
 
 
 async def contribution(
@@ -286,18 +289,13 @@ def _rows(
     }
     school = {"trust_id": trust_id, "school_urn": fact["school_urn"]}
     fixed = {"setting_type": fact["setting_type"]}
-    yield (
-        "incident_day",
-        {
-            **school,
-            "local_date": day,
-            "kind": kind,
-            "source": fact["source"] or "",
-            "label": (fact["intervention_label"] or "") if kind == "seclusion" else "",
-        },
-        fixed,
-        share.day,
-    )
+    what = {
+        "kind": kind,
+        "source": fact["source"] or "",
+        "label": (fact["intervention_label"] or "") if kind == "seclusion" else "",
+    }
+    yield "incident_day", {**school, "local_date": day, **what}, fixed, share.day
+    yield "incident_month", {**school, "month": month_index(day), **what}, fixed, share.day
     yield "report_day", {**school, "local_date": day}, fixed, share.reports
     for b, n in share.bins.items():
         yield (
@@ -311,7 +309,7 @@ def _rows(
     yield "pupil_month", {**pupil, "month": month_index(day)}, both, {"incidents": 1}
 
 
-LIVE = {"incident_day": "incidents", "report_day": "reports", "report_minutes": "reports"}
+LIVE = {"report_day": "reports", "report_minutes": "reports"}  # otherwise "incidents"
 
 
 async def _move(
@@ -561,8 +559,22 @@ def refill(trust_ids: list[str] | None = None) -> list[sa.Executable]:
         .where(counted & s.c.delivery_bin.is_not(None))
         .group_by(f.c.trust_id, f.c.school_urn, month, s.c.delivery_bin)
     )
+    im = m.incident_month
+    of_day = _month(d.c.local_date)
+    per_month = sa.select(
+        d.c.trust_id,
+        d.c.school_urn,
+        of_day,
+        d.c.kind,
+        d.c.source,
+        d.c.label,
+        sa.func.min(d.c.setting_type),
+        *(sa.func.sum(d.c[c]) for c in day_cols[7:]),
+    ).group_by(d.c.trust_id, d.c.school_urn, of_day, d.c.kind, d.c.source, d.c.label)
+    if trust_ids is not None:
+        per_month = per_month.where(d.c.trust_id.in_(trust_ids))
     wipe = []
-    for table in (d, rd, rm, m.pupil_year, m.pupil_month):
+    for table in (d, im, rd, rm, m.pupil_year, m.pupil_month):
         stmt = table.delete()
         if trust_ids is not None:
             stmt = stmt.where(table.c.trust_id.in_(trust_ids))
@@ -581,6 +593,7 @@ def refill(trust_ids: list[str] | None = None) -> list[sa.Executable]:
         *wipe,
         dated,
         d.insert().from_select(day_cols, days),
+        im.insert().from_select([c.name for c in im.columns], per_month),
         rd.insert().from_select([c.name for c in rd.columns], reports),
         rm.insert().from_select([c.name for c in rm.columns], bins),
         pupils(m.pupil_year, year),

@@ -236,13 +236,15 @@ async def test_a_pupil_with_several_rows_counts_once_per_group(contexts, clients
 async def test_delivery_percentiles_equal_a_full_sort(contexts, clients, token) -> None:
     """Percentiles found by bin (whole months from the rollup, other days from the reports)
     equal sorting every report's minutes, for ragged ranges, a term and a year: minutes on
-    bin edges, to the microsecond, negative, days late, and delivered twice."""
+    bin edges, to the microsecond, negative, days late, and delivered twice. Incident counts
+    (whole months from the monthly rollup, other days from the daily one) are exact too."""
     rng = random.Random(7)
     consume = make_consumer(contexts["reporting"])
-    events, delivered = [], []
+    events, delivered, dated = [], [], []
     for i in range(90):
         school = ("100001", "100002")[i % 2]
         occurred = datetime(2026, 9, 20, 9, tzinfo=UTC) + timedelta(days=rng.randrange(80))
+        dated.append((school, occurred.date()))
         events.append(
             envelope(
                 "incident.submitted.v1",
@@ -281,6 +283,8 @@ async def test_delivery_percentiles_equal_a_full_sort(contexts, clients, token) 
         rows = await clients["reporting"].get(f"/v1/trusts/TR00001/schools?{query}", headers=h)
         for row in rows.json()["schools"]:
             minutes = [x for s, d, x in delivered if s == row["school_urn"] and first <= d <= last]
+            n = sum(1 for s, d in dated if s == row["school_urn"] and first <= d <= last)
+            assert row["incidents"]["count"] == n, (query, row["school_urn"])
             pr = row["parent_reports"]
             for key, p in (("median", 0.5), ("p90", 0.9)):
                 assert pr[f"{key}_minutes_to_delivery"]["value"] == pytest.approx(

@@ -12,8 +12,7 @@ from services.reporting import models as m
 from services.reporting.disclosure import share_of
 from services.reporting.queries.base import (
     Query,
-    d,
-    day_cond,
+    incident_rows,
     r,
     report_cond,
     schools_in_scope,
@@ -60,22 +59,22 @@ async def audit(conn: AsyncConnection, q: Query) -> AuditReport:
         (r.school_urn, r.item): r.answer
         for r in await conn.execute(sa.select(a).where(a.c.trust_id == q.trust_id))
     }
-    days = day_cond(q)
+    src = incident_rows(q).c
     sources = await _by_school(
         conn,
-        sa.select(d.c.school_urn, d.c.source, sa.func.sum(d.c.incidents))
-        .where(days)
-        .group_by(d.c.school_urn, d.c.source),
+        sa.select(src.school_urn, src.source, sa.func.sum(src.incidents)).group_by(
+            src.school_urn, src.source
+        ),
     )
     labels = await _by_school(
         conn,
-        sa.select(d.c.school_urn, d.c.label).where(days & (d.c.kind == "seclusion")).distinct(),
+        sa.select(src.school_urn, src.label).where(src.kind == "seclusion").distinct(),
     )
     reviewed = await _by_school(
         conn,
-        sa.select(d.c.school_urn, sa.func.sum(d.c.incidents), sa.func.sum(d.c.reviewed))
-        .where(days)
-        .group_by(d.c.school_urn),
+        sa.select(src.school_urn, sa.func.sum(src.incidents), sa.func.sum(src.reviewed)).group_by(
+            src.school_urn
+        ),
     )
     told = await _by_school(
         conn,

@@ -153,6 +153,40 @@ def day_cond(
     return cond
 
 
+def whole_months(first: date, last: date) -> tuple[list[int], list[tuple[date, date]]]:
+    """The whole calendar months between two dates (consecutive month indexes, as the
+    monthly rollups key them) and the runs of days left over."""
+    years, months, days = chunks(first, last)
+    # An academic year is September to August: months 8..19 after its calendar year's start.
+    return sorted({*months, *(y * 12 + k for y in years for k in range(8, 20))}), days
+
+
+INCIDENT_COLUMNS = tuple(c.name for c in d.columns if c.name not in ("trust_id", "local_date"))
+
+
+def incident_rows(q: Query, first: date | None = None, last: date | None = None) -> sa.Subquery:
+    """The incident rollup rows of the caller's schools between two dates (default: the
+    period): whole months from ``incident_month``, the days left over from ``incident_day``.
+    Sum any column over them."""
+    first, last = first or q.period.from_date, last or q.period.to_date
+    months, days = whole_months(first, last)
+    im = m.incident_month
+    parts: list[sa.Select[Any]] = []
+    if months:
+        cond = (
+            (im.c.trust_id == q.trust_id)
+            & (im.c.month >= months[0])
+            & (im.c.month <= months[-1])
+            & school_cond(q, im.c.school_urn)
+        )
+        if q.setting_type:
+            cond = cond & (im.c.setting_type == q.setting_type)
+        parts.append(sa.select(*(im.c[c] for c in INCIDENT_COLUMNS)).where(cond))
+    for a, b in days or ([] if parts else [(first, last)]):
+        parts.append(sa.select(*(d.c[c] for c in INCIDENT_COLUMNS)).where(day_cond(q, a, b)))
+    return (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("rows")
+
+
 @dataclass(frozen=True)
 class SchoolInfo:
     urn: str

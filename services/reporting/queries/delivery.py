@@ -18,25 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting import statistics as st
-from services.reporting.queries.base import Query, chunks
+from services.reporting.queries.base import Query, whole_months
 
 s = m.parent_report_status
 h = m.report_minutes
-
-
-def _months(q: Query) -> tuple[list[int], list[tuple[Any, Any]]]:
-    """The period's whole months (``report_minutes`` keys) and the days left over."""
-    years, months, days = chunks(q.period.from_date, q.period.to_date)
-    # An academic year is September to August: months 8..19 after its calendar year's start.
-    keys = sorted({*months, *(y * 12 + k for y in years for k in range(8, 20))})
-    return keys, days
 
 
 async def histogram(
     conn: AsyncConnection, q: Query, urns: Sequence[str]
 ) -> dict[str, dict[int, int]]:
     """Delivered reports per school and bin, for the period's counted incidents."""
-    months, days = _months(q)
+    months, days = whole_months(q.period.from_date, q.period.to_date)
     parts: list[sa.Select[Any]] = []
     if months:
         # The whole months of one period are consecutive.

@@ -15,8 +15,7 @@ from services.reporting.disclosure import HIDDEN, Count, share_of, small, stat, 
 from services.reporting.queries import delivery
 from services.reporting.queries.base import (
     Query,
-    d,
-    day_cond,
+    incident_rows,
     r,
     report_cond,
     rolls,
@@ -47,19 +46,18 @@ async def incident_columns(conn: AsyncConnection, q: Query) -> dict[str, dict[st
     def total(col: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
         return sa.func.coalesce(sa.func.sum(col), 0)
 
+    x = incident_rows(q).c
     rows = await conn.execute(
         sa.select(
-            d.c.school_urn,
-            total(d.c.incidents),
-            total(sa.case((d.c.kind == "seclusion", d.c.incidents), else_=0)),
-            total(d.c.ground_restraint),
-            total(d.c.pupil_injuries),
-            total(d.c.staff_injuries),
-            total(d.c.late_records),
-            total(d.c.flagged),
-        )
-        .where(day_cond(q))
-        .group_by(d.c.school_urn)
+            x.school_urn,
+            total(x.incidents),
+            total(sa.case((x.kind == "seclusion", x.incidents), else_=0)),
+            total(x.ground_restraint),
+            total(x.pupil_injuries),
+            total(x.staff_injuries),
+            total(x.late_records),
+            total(x.flagged),
+        ).group_by(x.school_urn)
     )
     return {r[0]: dict(zip(COLUMNS, (int(x) for x in r[1:]), strict=True)) for r in rows}
 

@@ -19,8 +19,7 @@ from services.reporting.disclosure import (
 from services.reporting.periods import Period
 from services.reporting.queries.base import (
     Query,
-    d,
-    day_cond,
+    incident_rows,
     pupil_source,
     r,
     report_cond,
@@ -68,22 +67,21 @@ async def count_incidents(
     conn: AsyncConnection, q: Query, first: date | None = None, last: date | None = None
 ) -> int:
     """Significant incidents in scope between two dates (default: the period)."""
-    return int(
-        await conn.scalar(sa.select(sa.func.sum(d.c.incidents)).where(day_cond(q, first, last)))
-        or 0
-    )
+    x = incident_rows(q, first, last).c
+    return int(await conn.scalar(sa.select(sa.func.sum(x.incidents))) or 0)
 
 
 async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
     """Headline numbers for the caller's schools in the period."""
     t = q.threshold
-    days = day_cond(q)
-    by_kind: dict[str, int] = {
-        k: int(n)
-        for k, n in await conn.execute(
-            sa.select(d.c.kind, sa.func.sum(d.c.incidents)).where(days).group_by(d.c.kind)
-        )
-    }
+    x = incident_rows(q).c
+    by_kind: dict[str, int] = {}
+    per_school: dict[str, int] = {}
+    for urn, kind, n in await conn.execute(
+        sa.select(x.school_urn, x.kind, sa.func.sum(x.incidents)).group_by(x.school_urn, x.kind)
+    ):
+        by_kind[kind] = by_kind.get(kind, 0) + int(n)
+        per_school[urn] = per_school.get(urn, 0) + int(n)
     total = sum(by_kind.values())
     (restraint, seclusion, other), total_cell = suppress_group(
         [by_kind.get("restraint", 0), by_kind.get("seclusion", 0), by_kind.get("other", 0)],
@@ -91,14 +89,6 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
         t,
     )
     assert total_cell is not None
-    per_school: dict[str, int] = {
-        urn: int(n)
-        for urn, n in await conn.execute(
-            sa.select(d.c.school_urn, sa.func.sum(d.c.incidents))
-            .where(days)
-            .group_by(d.c.school_urn)
-        )
-    }
     schools = await schools_in_scope(conn, q)
     school_cells, _ = suppress_group([per_school.get(s.urn, 0) for s in schools], total, t)
     # Summed per pupil here: the rows are few (the rollups) and a hash in Python is cheaper

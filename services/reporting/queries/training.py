@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting.disclosure import HIDDEN, Count, share_of, small, suppress_column
-from services.reporting.queries.base import Query, d, day_cond, schools_in_scope
+from services.reporting.queries.base import Query, incident_rows, schools_in_scope
 from services.reporting.queries.schools import training_coverage
 from services.reporting.queries.summary import meta
 from services.reporting.schemas_analysis import TrainingReport, TrainingRow
@@ -38,12 +38,11 @@ async def training(conn: AsyncConnection, q: Query) -> TrainingReport:
             )
         ).all()
     )
+    x = incident_rows(q).c
     untrained: dict[str, int] = dict(
         (
             await conn.execute(
-                sa.select(d.c.school_urn, sa.func.sum(d.c.untrained))
-                .where(day_cond(q))
-                .group_by(d.c.school_urn)
+                sa.select(x.school_urn, sa.func.sum(x.untrained)).group_by(x.school_urn)
             )
         ).all()
     )
