@@ -17,7 +17,8 @@ Methods, stated once:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 Z95 = 1.959963984540054
@@ -157,11 +158,20 @@ def median(values: Sequence[float]) -> float | None:
 
 def top_share(per_pupil: Sequence[int], fraction: float = 0.1) -> tuple[int, int, int]:
     """(pupils in the top group, their incidents, all incidents) for the most-affected pupils."""
-    if not per_pupil:
+    return top_share_of(Counter(per_pupil), fraction)
+
+
+def top_share_of(pupils_with: Mapping[int, int], fraction: float = 0.1) -> tuple[int, int, int]:
+    """:func:`top_share` from how many pupils had each number of incidents."""
+    pupils = sum(pupils_with.values())
+    if not pupils:
         return 0, 0, 0
-    k = math.ceil(len(per_pupil) * fraction)
-    ordered = sorted(per_pupil, reverse=True)
-    return k, sum(ordered[:k]), sum(ordered)
+    k = math.ceil(pupils * fraction)
+    left, top = k, 0
+    for n in sorted(pupils_with, reverse=True):
+        take = min(left, pupils_with[n])
+        top, left = top + take * n, left - take
+    return k, top, sum(n * c for n, c in pupils_with.items())
 
 
 def share(part: int, whole: int) -> float | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import random
+from collections import Counter
 from datetime import date
 
 import pytest
@@ -67,6 +69,15 @@ def test_share_of_the_most_affected_tenth() -> None:
     # 11 pupils -> ceil(1.1) = 2 pupils in the top tenth: 10 + 1 of 20 incidents.
     assert st.top_share([10] + [1] * 10) == (2, 11, 20)
     assert st.top_share([]) == (0, 0, 0)
+    # From counts of pupils per number of incidents (ties cut at the boundary): 21 pupils,
+    # top 3 = one with 9 and two of the five with 4.
+    assert st.top_share_of({9: 1, 4: 5, 1: 15}) == (3, 17, 44)
+    rng = random.Random(3)
+    for _ in range(50):
+        per_pupil = [rng.choice([1, 1, 1, 2, 3, 8]) for _ in range(rng.randrange(1, 40))]
+        ordered = sorted(per_pupil, reverse=True)
+        k = math.ceil(len(per_pupil) / 10)
+        assert st.top_share_of(Counter(per_pupil)) == (k, sum(ordered[:k]), sum(ordered))
     assert st.share(11, 20) == 0.55
 
 

@@ -91,15 +91,20 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
     assert total_cell is not None
     schools = await schools_in_scope(conn, q)
     school_cells, _ = suppress_group([per_school.get(s.urn, 0) for s in schools], total, t)
-    # Summed per pupil here: the rows are few (the rollups) and a hash in Python is cheaper
-    # than the database's for one pass.
+    # How many pupils had each number of incidents: a few rows back, whatever the roll.
     src = pupil_source(q).subquery()
-    incidents_of: dict[str, int] = {}
-    for pupil, n in await conn.execute(sa.select(src.c.pupil_id, src.c.incidents)):
-        incidents_of[pupil] = incidents_of.get(pupil, 0) + int(n)
-    per_pupil = list(incidents_of.values())
-    pupils = suppress_one(len(per_pupil), t)
-    _, top, _ = st.top_share(per_pupil)
+    per = (
+        sa.select(sa.func.sum(src.c.incidents).label("n"))
+        .group_by(src.c.pupil_id)
+        .subquery("per_pupil")
+    )
+    pupils_with = {
+        int(n): int(k)
+        for n, k in await conn.execute(sa.select(per.c.n, sa.func.count()).group_by(per.c.n))
+    }
+    distinct = sum(pupils_with.values())
+    pupils = suppress_one(distinct, t)
+    _, top, _ = st.top_share_of(pupils_with)
     top_share = share_of(top, total, t)
     if pupils.suppressed:
         top_share = stat(None, pupils)
@@ -131,7 +136,7 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
             restraint=rate(by_kind.get("restraint", 0), restraint),  # type: ignore[arg-type]
             seclusion=rate(by_kind.get("seclusion", 0), seclusion),  # type: ignore[arg-type]
             other=rate(by_kind.get("other", 0), other),  # type: ignore[arg-type]
-            pupils=rate(len(per_pupil), pupils),  # type: ignore[arg-type]
+            pupils=rate(distinct, pupils),  # type: ignore[arg-type]
         ),
         previous=Change(
             period=period_out(prev), incidents=prev_cell, change=change, change_share=change_share
