@@ -210,7 +210,11 @@ async def main() -> int:
         )
     app = SPECS["reporting"].create_app(ctx)
     worst = 0.0
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r") as c:
+    # Started as a server starts it (its lifespan), then called over HTTP in process.
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r") as c,
+    ):
         for role in ("trust_lead", "governor"):
             print(f"\n{role}: endpoint, ms (100,000 incidents), baseline ms (100), ratio")
             for path in PATHS:

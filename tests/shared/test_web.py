@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import httpx
@@ -121,3 +122,18 @@ async def test_unexpected_errors_are_problems_with_an_error_id(caplog, contexts)
     assert "secret detail" not in r.text
     assert body["error_id"] and body["title"] == "Internal error"
     assert any(getattr(rec, "error_id", None) == body["error_id"] for rec in caplog.records)
+
+
+@sqlite_only
+async def test_start_moves_what_the_process_built_out_of_the_collector(contexts) -> None:
+    """A served app freezes its start-up objects, so the collector's full passes (which
+    would otherwise walk every module, table and schema) stay out of requests."""
+    ctx = contexts["incidents"]
+    app = assemble_app("incidents", ctx, ctx.settings, title="t", description="d", routers=[])
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
