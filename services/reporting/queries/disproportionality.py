@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting import models as m
 from services.reporting import statistics as st
 from services.reporting.disclosure import HIDDEN, Stat, small, stat, suppress_column
-from services.reporting.queries.base import PUPIL_COLUMNS, Query, chunks, pupil_source, rolls
+from services.reporting.queries.base import Query, pupil_source, rolls
 from services.reporting.queries.summary import meta
 from services.reporting.schemas_analysis import DisproportionalityReport, GroupRow
 
@@ -68,56 +68,61 @@ def dimensions(t: Any) -> dict[str, sa.ColumnElement[Any]]:
 
 
 DIMENSIONS = tuple(dimensions(m.incident_fact))
+# Between a row's six groups in one key (no group holds it: codes, yes/no, group names).
+SEP = "|"
 
 
 async def _affected(
     conn: AsyncConnection, q: Query
 ) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
-    """Incidents and distinct pupils per group of every dimension.
+    """Incidents and distinct pupils per group of every dimension, in one statement.
 
-    The database groups the pupil rollups' rows (and the facts', for days outside whole
-    months) by all six groups at once: a few hundred combinations back, each with its
-    incidents and rows. Most pupils have one row; those with more (two schools, or a
-    characteristic that changed) are read again so each counts once per group."""
-    years, months, days = chunks(q.period.from_date, q.period.to_date)
-    if months or days or len(years) > 1:
-        # A pupil's months (or years, or days) as one row per school and characteristics,
-        # so few pupils have several rows to be read again.
-        raw = pupil_source(q).subquery("raw")
-        cols = [raw.c[c] for c in PUPIL_COLUMNS]
-        src = (
-            sa.select(*cols, sa.func.sum(raw.c.incidents).label("incidents"))
-            .group_by(*cols)
-            .cte("src")
+    Each row of the pupil rollups (and of the facts, for days outside whole months) gets
+    its six groups as one key. Incidents add up by key. A pupil whose rows all share one
+    key (most: one school, characteristics unchanged) counts once under it; the rows of
+    the few others come back so that each counts once in every group they were in."""
+    raw = pupil_source(q).subquery("raw")
+    joined = raw.outerjoin(p, (p.c.trust_id == q.trust_id) & (p.c.pupil_id == raw.c.pupil_id))
+    key: sa.ColumnElement[str] = sa.literal("")
+    for n, group in enumerate(dimensions(raw).values()):
+        part = sa.func.coalesce(group, "")
+        key = part if n == 0 else key + sa.literal(SEP) + part
+    j = sa.select(raw.c.pupil_id, raw.c.incidents, key.label("groups")).select_from(joined).cte("j")
+    per = (
+        sa.select(
+            j.c.pupil_id, sa.func.min(j.c.groups).label("lo"), sa.func.max(j.c.groups).label("hi")
         )
-    else:
-        src = pupil_source(q).cte("src")
-    joined = src.outerjoin(p, (p.c.trust_id == q.trust_id) & (p.c.pupil_id == src.c.pupil_id))
-    groups = list(dimensions(src).values())
+        .group_by(j.c.pupil_id)
+        .cte("per")
+    )
+    nobody = sa.cast(sa.null(), sa.String)
+    rows = await conn.execute(
+        sa.union_all(
+            sa.select(sa.literal("i"), j.c.groups, sa.func.sum(j.c.incidents), nobody).group_by(
+                j.c.groups
+            ),
+            sa.select(sa.literal("p"), per.c.lo, sa.func.count(), nobody)
+            .where(per.c.lo == per.c.hi)
+            .group_by(per.c.lo),
+            sa.select(sa.literal("m"), j.c.groups, sa.literal(0), j.c.pupil_id)
+            .select_from(j.join(per, per.c.pupil_id == j.c.pupil_id))
+            .where(per.c.lo != per.c.hi),
+        )
+    )
     incidents: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
     pupils: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
-    combos = await conn.execute(
-        sa.select(sa.func.sum(src.c.incidents), sa.func.count(), *groups)
-        .select_from(joined)
-        .group_by(*groups)
-    )
-    for n, rows, *values in combos:
-        for dim, grp in zip(DIMENSIONS, values, strict=True):
-            g = grp or "unknown"
-            incidents[dim][g] = incidents[dim].get(g, 0) + int(n)
-            pupils[dim][g] = pupils[dim].get(g, 0) + int(rows)
-    several = sa.select(src.c.pupil_id).group_by(src.c.pupil_id).having(sa.func.count() > 1)
     seen: dict[tuple[str, str], set[str]] = {}
-    repeats = await conn.execute(
-        sa.select(src.c.pupil_id, *groups).select_from(joined).where(src.c.pupil_id.in_(several))
-    )
-    for pupil, *values in repeats:
-        for dim, grp in zip(DIMENSIONS, values, strict=True):
+    for what, groups, n, pupil in rows:
+        for dim, grp in zip(DIMENSIONS, groups.split(SEP), strict=True):
             g = grp or "unknown"
-            who = seen.setdefault((dim, g), set())
-            if pupil in who:
-                pupils[dim][g] -= 1  # the same pupil again in this group
-            who.add(pupil)
+            if what == "i":
+                incidents[dim][g] = incidents[dim].get(g, 0) + int(n)
+            elif what == "p":
+                pupils[dim][g] = pupils[dim].get(g, 0) + int(n)
+            else:
+                seen.setdefault((dim, g), set()).add(pupil)
+    for (dim, g), who in seen.items():
+        pupils[dim][g] = pupils[dim].get(g, 0) + len(who)
     return {d: (incidents[d], pupils[d]) for d in DIMENSIONS}
 
 
