@@ -69,11 +69,12 @@ def characteristics_key(chars: dict[str, Any]) -> str:
     return "|".join(text(c) for c in CHARACTERISTICS)
 
 
-def characteristics_sql() -> sa.ColumnElement[str]:
-    """:func:`characteristics_key` in SQL, over the facts."""
+def characteristics_sql(table: Any = f) -> sa.ColumnElement[str]:
+    """:func:`characteristics_key` in SQL, over the facts (or a table or subquery with the
+    same six columns)."""
     parts: list[sa.ColumnElement[Any]] = []
     for c in CHARACTERISTICS:
-        col = f.c[c]
+        col = table.c[c]
         if c in BOOLEAN:
             parts.append(sa.case((col.is_(None), ""), (col, "y"), else_="n"))
         else:

@@ -271,8 +271,9 @@ def chunks(first: date, last: date) -> tuple[list[int], list[int], list[tuple[da
 
 
 def pupil_source(q: Query, first: date | None = None, last: date | None = None) -> sa.SelectBase:
-    """Counted incidents per pupil (by school and characteristics as recorded) between two
-    dates: whole academic years and months from the pupil rollups, other days from facts."""
+    """Counted incidents per pupil (by school and characteristics as recorded, also as one
+    key) between two dates: whole academic years and months from the pupil rollups, other
+    days from facts."""
     first, last = first or q.period.from_date, last or q.period.to_date
     years, months, days = chunks(first, last)
     parts: list[sa.Select[Any]] = []
@@ -291,18 +292,20 @@ def pupil_source(q: Query, first: date | None = None, last: date | None = None) 
             cond = cond & (table.c.setting_type == q.setting_type)
         parts.append(
             sa.select(
-                *(table.c[c] for c in PUPIL_COLUMNS), table.c.incidents.label("incidents")
+                *(table.c[c] for c in PUPIL_COLUMNS),
+                table.c.characteristics,
+                table.c.incidents.label("incidents"),
             ).where(cond)
         )
+    cols = [f.c[c] for c in PUPIL_COLUMNS]
+    key = rollups.characteristics_sql().label("characteristics")
     for a, b in days:
-        cols = [f.c[c] for c in PUPIL_COLUMNS]
         parts.append(
-            sa.select(*cols, sa.func.count().label("incidents"))
+            sa.select(*cols, key, sa.func.count().label("incidents"))
             .where(incident_cond(q, a, b))
             .group_by(*cols)
         )
     if not parts:
         # An empty range: no rows, with the right columns.
-        cols = [f.c[c] for c in PUPIL_COLUMNS]
-        return sa.select(*cols, sa.literal(0).label("incidents")).where(sa.false())
+        return sa.select(*cols, key, sa.literal(0).label("incidents")).where(sa.false())
     return parts[0] if len(parts) == 1 else sa.union_all(*parts)

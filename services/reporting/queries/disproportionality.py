@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
+from services.reporting import rollups
 from services.reporting import statistics as st
 from services.reporting.disclosure import HIDDEN, Stat, small, stat, suppress_column
 from services.reporting.queries.base import Query, pupil_source, rolls
@@ -33,43 +32,34 @@ def ethnicity_group(code: str | None) -> str:
     return ETHNIC_GROUPS.get(code[0], "other")
 
 
-def _yes_no(col: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
-    return sa.case((col.is_(None), "unknown"), (col, "yes"), else_="no")
+p = m.pupil
+DIMENSIONS = ("sen", "fsm", "fsm_ever6", "gender", "ethnicity", "year_group")
+FILL = "#"  # between the recorded characteristics and the pupil's latest, in a row's key
 
 
-def _ethnicity_group(col: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
-    """:func:`ethnicity_group` in SQL."""
-    return sa.case(
-        (col.is_(None) | col.in_(["REFU", "NOBT", ""]), "unclassified"),
-        (col.in_([*ETHNIC_GROUPS.values(), "unclassified"]), col),
-        *((sa.func.substr(col, 1, 1) == k, v) for k, v in ETHNIC_GROUPS.items()),
-        else_="other",
+def groups_of(key: str) -> list[str]:
+    """A pupil rollup row's group in each dimension, from its characteristics key: each
+    characteristic as the record gave it, or where the record left it unknown, the pupil's
+    latest value (after ``FILL``). SEN provision is always the record's."""
+    recorded, _, latest = key.partition(FILL)
+    now = recorded.split("|")
+    then = latest.split("|") if latest else [""] * len(now)
+    v = dict(
+        zip(rollups.CHARACTERISTICS, (a or b for a, b in zip(now, then, strict=True)), strict=True)
     )
 
+    def yes_no(c: str) -> str:
+        return {"y": "yes", "n": "no"}.get(v[c], "unknown")
 
-p = m.pupil
-
-
-def dimensions(t: Any) -> dict[str, sa.ColumnElement[Any]]:
-    """Each characteristic's group as at the incident (as the record gave it); where the
-    record left it unknown, the pupil's latest value."""
-
-    def known(col: str) -> sa.ColumnElement[Any]:
-        return sa.func.coalesce(t.c[col], p.c[col])
-
-    return {
-        "sen": t.c.sen_provision,
-        "fsm": _yes_no(known("fsm_eligible")),
-        "fsm_ever6": _yes_no(known("fsm_ever6")),
-        "gender": sa.func.coalesce(known("gender"), "unknown"),
-        "ethnicity": _ethnicity_group(known("ethnicity")),
-        "year_group": sa.func.coalesce(known("year_group"), "unknown"),
+    groups = {
+        "sen": now[0] or "unknown",
+        "fsm": yes_no("fsm_eligible"),
+        "fsm_ever6": yes_no("fsm_ever6"),
+        "gender": v["gender"] or "unknown",
+        "ethnicity": ethnicity_group(v["ethnicity"]),
+        "year_group": v["year_group"] or "unknown",
     }
-
-
-DIMENSIONS = tuple(dimensions(m.incident_fact))
-# Between a row's six groups in one key (no group holds it: codes, yes/no, group names).
-SEP = "|"
+    return [groups[d] for d in DIMENSIONS]
 
 
 async def _affected(
@@ -82,11 +72,15 @@ async def _affected(
     key (most: one school, characteristics unchanged) counts once under it; the rows of
     the few others come back so that each counts once in every group they were in."""
     raw = pupil_source(q).subquery("raw")
-    joined = raw.outerjoin(p, (p.c.trust_id == q.trust_id) & (p.c.pupil_id == raw.c.pupil_id))
-    key: sa.ColumnElement[str] = sa.literal("")
-    for n, group in enumerate(dimensions(raw).values()):
-        part = sa.func.coalesce(group, "")
-        key = part if n == 0 else key + sa.literal(SEP) + part
+    # Where the record left a characteristic unknown, the pupil's latest values follow the
+    # recorded ones in the key.
+    unknown = sa.or_(*(raw.c[c].is_(None) for c in rollups.CHARACTERISTICS[1:]))
+    joined = raw.outerjoin(
+        p, (p.c.trust_id == q.trust_id) & (p.c.pupil_id == raw.c.pupil_id) & unknown
+    )
+    key = raw.c.characteristics + sa.case(
+        (unknown, sa.literal(FILL) + rollups.characteristics_sql(p)), else_=""
+    )
     j = sa.select(raw.c.pupil_id, raw.c.incidents, key.label("groups")).select_from(joined).cte("j")
     per = (
         sa.select(
@@ -112,9 +106,11 @@ async def _affected(
     incidents: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
     pupils: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
     seen: dict[tuple[str, str], set[str]] = {}
-    for what, groups, n, pupil in rows:
-        for dim, grp in zip(DIMENSIONS, groups.split(SEP), strict=True):
-            g = grp or "unknown"
+    named: dict[str, list[str]] = {}
+    for what, key_, n, pupil in rows:
+        if key_ not in named:
+            named[key_] = groups_of(key_)
+        for dim, g in zip(DIMENSIONS, named[key_], strict=True):
             if what == "i":
                 incidents[dim][g] = incidents[dim].get(g, 0) + int(n)
             elif what == "p":
