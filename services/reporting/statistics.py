@@ -87,18 +87,30 @@ def poisson_cdf(k: int, mu: float) -> float:
     )
 
 
+def poisson_quantiles(ps: Sequence[float], mu: float) -> list[int]:
+    """For each p, the smallest k with P(X <= k) >= p (X ~ Poisson(mu)), in one pass over
+    the probabilities, each from the one before (p(i + 1) = p(i) * mu / (i + 1))."""
+    if mu <= 0:
+        return [0 for _ in ps]
+    lo, hi = _poisson_window(mu)
+    order = sorted(range(len(ps)), key=lambda j: ps[j])
+    out = [hi] * len(ps)
+    term = math.exp(lo * math.log(mu) - mu - math.lgamma(lo + 1))
+    total, at = 0.0, 0
+    for i in range(lo, hi + 1):
+        total += term
+        while at < len(order) and total >= ps[order[at]]:
+            out[order[at]] = i
+            at += 1
+        if at == len(order):
+            break
+        term *= mu / (i + 1)
+    return out
+
+
 def poisson_quantile(p: float, mu: float) -> int:
     """The smallest k with P(X <= k) >= p."""
-    if mu <= 0:
-        return 0
-    lo, hi = _poisson_window(mu)
-    log_mu = math.log(mu)
-    total = 0.0
-    for i in range(lo, hi + 1):
-        total += math.exp(i * log_mu - mu - math.lgamma(i + 1))
-        if total >= p:
-            return i
-    return hi
+    return poisson_quantiles([p], mu)[0]
 
 
 @dataclass(frozen=True)
@@ -120,12 +132,11 @@ class Funnel:
 
 def funnel(expected: float) -> Funnel:
     """95% and 99.8% Poisson limits around ``expected``."""
+    ps = [p for a in FUNNEL_LEVELS.values() for p in (a / 2, 1 - a / 2)]
+    ks = poisson_quantiles(ps, expected)
     return Funnel(
         expected=expected,
-        limits={
-            name: (poisson_quantile(a / 2, expected), poisson_quantile(1 - a / 2, expected))
-            for name, a in FUNNEL_LEVELS.items()
-        },
+        limits={name: (ks[2 * j], ks[2 * j + 1]) for j, name in enumerate(FUNNEL_LEVELS)},
     )
 
 

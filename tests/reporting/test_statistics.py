@@ -108,3 +108,19 @@ def test_academic_years_terms_and_intervals() -> None:
     weeks = periods.buckets(periods.range_period(date(2026, 9, 2), date(2026, 9, 14)), "week")
     assert weeks[0] == ("2026-W36", date(2026, 9, 2), date(2026, 9, 6))
     assert len(weeks) == 3
+
+
+def test_poisson_quantiles_in_one_pass_equal_summing_each_probability() -> None:
+    def reference(p: float, mu: float) -> int:
+        total, k = 0.0, 0
+        while True:
+            total += math.exp(k * math.log(mu) - mu - math.lgamma(k + 1))
+            if total >= p:
+                return k
+            k += 1
+
+    ps = [0.001, 0.025, 0.5, 0.975, 0.999]
+    for mu in (0.3, 1.0, 2.5, 10.0, 33.3, 512.7, 2500.0, 9999.5):
+        assert st.poisson_quantiles(ps, mu) == [reference(p, mu) for p in ps], mu
+        # Any order of probabilities; each answered as if asked alone.
+        assert st.poisson_quantiles(ps[::-1], mu) == [reference(p, mu) for p in ps[::-1]]
