@@ -244,6 +244,9 @@ def report_cond(
 
 
 PUPIL_COLUMNS = ("pupil_id", "school_urn", "setting_type", *rollups.CHARACTERISTICS)
+# The facts' characteristics key, built once (an expression is immutable, and building this
+# one costs a request milliseconds).
+FACT_KEY = rollups.characteristics_sql().label("characteristics")
 
 
 def chunks(first: date, last: date) -> tuple[list[int], list[int], list[tuple[date, date]]]:
@@ -270,12 +273,11 @@ def chunks(first: date, last: date) -> tuple[list[int], list[int], list[tuple[da
     return years, months, days
 
 
-def pupil_source(q: Query, first: date | None = None, last: date | None = None) -> sa.SelectBase:
-    """Counted incidents per pupil (by school and characteristics as recorded, also as one
-    key) between two dates: whole academic years and months from the pupil rollups, other
-    days from facts."""
-    first, last = first or q.period.from_date, last or q.period.to_date
-    years, months, days = chunks(first, last)
+def pupil_rollups(
+    q: Query, years: list[int], months: list[int], columns: tuple[str, ...] = PUPIL_COLUMNS
+) -> list[sa.Select[Any]]:
+    """The pupil rollup rows of the caller's schools for whole academic years and months
+    (``columns`` and ``incidents``)."""
     parts: list[sa.Select[Any]] = []
     for table, bucket, keys in (
         (m.pupil_year, "academic_year", years),
@@ -291,21 +293,28 @@ def pupil_source(q: Query, first: date | None = None, last: date | None = None) 
         if q.setting_type:
             cond = cond & (table.c.setting_type == q.setting_type)
         parts.append(
-            sa.select(
-                *(table.c[c] for c in PUPIL_COLUMNS),
-                table.c.characteristics,
-                table.c.incidents.label("incidents"),
-            ).where(cond)
+            sa.select(*(table.c[c] for c in columns), table.c.incidents.label("incidents")).where(
+                cond
+            )
         )
+    return parts
+
+
+def pupil_source(q: Query, first: date | None = None, last: date | None = None) -> sa.SelectBase:
+    """Counted incidents per pupil (by school and characteristics as recorded, also as one
+    key) between two dates: whole academic years and months from the pupil rollups, other
+    days from facts."""
+    first, last = first or q.period.from_date, last or q.period.to_date
+    years, months, days = chunks(first, last)
+    parts = pupil_rollups(q, years, months, (*PUPIL_COLUMNS, "characteristics"))
     cols = [f.c[c] for c in PUPIL_COLUMNS]
-    key = rollups.characteristics_sql().label("characteristics")
     for a, b in days:
         parts.append(
-            sa.select(*cols, key, sa.func.count().label("incidents"))
+            sa.select(*cols, FACT_KEY, sa.func.count().label("incidents"))
             .where(incident_cond(q, a, b))
             .group_by(*cols)
         )
     if not parts:
         # An empty range: no rows, with the right columns.
-        return sa.select(*cols, key, sa.literal(0).label("incidents")).where(sa.false())
+        return sa.select(*cols, FACT_KEY, sa.literal(0).label("incidents")).where(sa.false())
     return parts[0] if len(parts) == 1 else sa.union_all(*parts)

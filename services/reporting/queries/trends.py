@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import periods
 from services.reporting import statistics as st
 from services.reporting.disclosure import stat, suppress_column, suppress_one
-from services.reporting.queries.base import Query, d, day_cond, pupil_source, rolls
+from services.reporting.queries.base import (
+    Query,
+    chunks,
+    d,
+    day_cond,
+    f,
+    incident_cond,
+    pupil_rollups,
+    rolls,
+)
 from services.reporting.queries.summary import meta, rolls_by_school
 from services.reporting.schemas_analysis import TrendPoint, TrendsReport
 
@@ -29,26 +39,49 @@ ROLLUP: dict[str, sa.ColumnElement[Any]] = {
 METRICS = (*ROLLUP, "pupils")
 
 
+async def _pupils(conn: AsyncConnection, q: Query, cuts: list[tuple[str, date, date]]) -> list[int]:
+    """Distinct pupils per interval, counted in the database: whole months and years from
+    the pupil rollups, every other day from one pass over the facts, each fact placed in
+    its interval (the intervals run on from one another): one row per interval back."""
+    parts: list[Any] = [
+        sa.select(sa.literal(-1).label("bucket"), sa.literal("").label("pupil_id"))
+    ]
+    runs: list[tuple[date, date]] = []
+    for n, (_, first, last) in enumerate(cuts):
+        years, months, days = chunks(first, last)
+        for part in pupil_rollups(q, years, months, ("pupil_id",)):
+            src = part.subquery()
+            parts.append(sa.select(sa.literal(n), src.c.pupil_id))
+        for a, b in days:
+            if runs and runs[-1][1] + timedelta(days=1) == a:
+                runs[-1] = (runs[-1][0], b)
+            else:
+                runs.append((a, b))
+    if runs:
+        day = f.c.local_date
+        if conn.dialect.name == "postgresql":
+            # The interval is how many interval starts are on or before the day, less one.
+            starts = sa.bindparam("starts", [c[1] for c in cuts], type_=pg.ARRAY(sa.Date))
+            bucket: sa.ColumnElement[int] = sa.func.width_bucket(day, starts) - 1
+        else:
+            bucket = sa.case(*((day <= last, n) for n, (_, _, last) in enumerate(cuts)))
+        for a, b in runs:
+            parts.append(sa.select(bucket, f.c.pupil_id).where(incident_cond(q, a, b)))
+    every = sa.union_all(*parts).subquery()
+    # Each pupil once per interval (hashed), then counted: no sort for a distinct count.
+    once = sa.select(every.c.bucket).group_by(every.c.bucket, every.c.pupil_id).subquery("once")
+    rows = await conn.execute(sa.select(once.c.bucket, sa.func.count()).group_by(once.c.bucket))
+    counted = {int(n): int(c) for n, c in rows if int(n) >= 0}
+    return [counted.get(n, 0) for n in range(len(cuts))]
+
+
 async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) -> TrendsReport:
     """The metric per interval over the period (counts suppressed as one column)."""
     cuts = periods.buckets(q.period, interval, q.term_dates)
     per_day: dict[date, int] = {}
     values: list[int] = []
     if metric == "pupils":
-        # Distinct pupils per interval, counted in the database from the pupil rollups
-        # (whole months and years) and the facts (other days): one row per interval back.
-        parts = [sa.select(sa.literal(-1).label("bucket"), sa.literal("").label("pupil_id"))]
-        for n, (_, first, last) in enumerate(cuts):
-            src = pupil_source(q, first, last).subquery()
-            parts.append(sa.select(sa.literal(n).label("bucket"), src.c.pupil_id))
-        every = sa.union_all(*parts).subquery()
-        rows = await conn.execute(
-            sa.select(every.c.bucket, sa.func.count(sa.distinct(every.c.pupil_id))).group_by(
-                every.c.bucket
-            )
-        )
-        counted = {int(n): int(c) for n, c in rows if int(n) >= 0}
-        values = [counted.get(n, 0) for n in range(len(cuts))]
+        values = await _pupils(conn, q, cuts)
     else:
         value = sa.func.coalesce(sa.func.sum(ROLLUP[metric]), 0)
         rows = await conn.execute(
