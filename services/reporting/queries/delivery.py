@@ -44,7 +44,7 @@ async def histogram(
         )
     for a, b in days:
         parts.append(
-            sa.select(s.c.school_urn, s.c.delivery_bin, sa.func.count().label("n"))
+            sa.select(s.c.school_urn, s.c.delivery_bin.label("bin"), sa.func.count().label("n"))
             .where(
                 (s.c.trust_id == q.trust_id)
                 & (s.c.local_date >= a)
@@ -57,9 +57,15 @@ async def histogram(
     out: dict[str, dict[int, int]] = {}
     if not parts:
         return out
-    for urn, b, n in await conn.execute(parts[0] if len(parts) == 1 else sa.union_all(*parts)):
-        bins = out.setdefault(urn, {})
-        bins[int(b)] = bins.get(int(b), 0) + int(n)
+    stmt: sa.Select[Any] = parts[0]
+    if len(parts) > 1:
+        # One row per school and bin back, however many parts the period has.
+        every = sa.union_all(*parts).subquery()
+        stmt = sa.select(every.c.school_urn, every.c.bin, sa.func.sum(every.c.n)).group_by(
+            every.c.school_urn, every.c.bin
+        )
+    for urn, b, n in await conn.execute(stmt):
+        out.setdefault(urn, {})[int(b)] = int(n)
     return out
 
 

@@ -43,9 +43,7 @@ async def _pupils(conn: AsyncConnection, q: Query, cuts: list[tuple[str, date, d
     """Distinct pupils per interval, counted in the database: whole months and years from
     the pupil rollups, every other day from one pass over the facts, each fact placed in
     its interval (the intervals run on from one another): one row per interval back."""
-    parts: list[Any] = [
-        sa.select(sa.literal(-1).label("bucket"), sa.literal("").label("pupil_id"))
-    ]
+    parts: list[Any] = [sa.select(sa.literal(-1).label("bucket"), sa.literal("").label("pupil_id"))]
     runs: list[tuple[date, date]] = []
     for n, (_, first, last) in enumerate(cuts):
         years, months, days = chunks(first, last)
