@@ -9,7 +9,7 @@ from services.reporting import models as m
 from services.reporting import rollups
 from services.reporting import statistics as st
 from services.reporting.disclosure import HIDDEN, Stat, small, stat, suppress_column
-from services.reporting.queries.base import Query, pupil_source, rolls
+from services.reporting.queries.base import Query, chunks, pupil_source, rolls
 from services.reporting.queries.summary import meta
 from services.reporting.schemas_analysis import DisproportionalityReport, GroupRow
 
@@ -68,9 +68,10 @@ async def _affected(
     """Incidents and distinct pupils per group of every dimension, in one statement.
 
     Each row of the pupil rollups (and of the facts, for days outside whole months) gets
-    its six groups as one key. Incidents add up by key. A pupil whose rows all share one
-    key (most: one school, characteristics unchanged) counts once under it; the rows of
-    the few others come back so that each counts once in every group they were in."""
+    its six groups as one key; over months or days, a pupil's rows with the same key are
+    summed first. Incidents and rows then add up by key: one row per pupil, for all but
+    the few pupils with several keys (two schools, or a characteristic that changed), whose
+    rows come back so that each counts once in every group they were in."""
     raw = pupil_source(q).subquery("raw")
     # Where the record left a characteristic unknown, the pupil's latest values follow the
     # recorded ones in the key.
@@ -81,44 +82,43 @@ async def _affected(
     key = raw.c.characteristics + sa.case(
         (unknown, sa.literal(FILL) + rollups.characteristics_sql(p)), else_=""
     )
-    j = sa.select(raw.c.pupil_id, raw.c.incidents, key.label("groups")).select_from(joined).cte("j")
-    per = (
-        sa.select(
-            j.c.pupil_id, sa.func.min(j.c.groups).label("lo"), sa.func.max(j.c.groups).label("hi")
-        )
-        .group_by(j.c.pupil_id)
-        .cte("per")
-    )
+    keyed = sa.select(raw.c.pupil_id, raw.c.incidents, key.label("groups")).select_from(joined)
+    years, months, days = chunks(q.period.from_date, q.period.to_date)
+    if months or days or len(years) > 1:
+        k = keyed.subquery("keyed")
+        keyed = sa.select(
+            k.c.pupil_id, sa.func.sum(k.c.incidents).label("incidents"), k.c.groups
+        ).group_by(k.c.pupil_id, k.c.groups)
+    j = keyed.cte("j")
+    several = sa.select(j.c.pupil_id).group_by(j.c.pupil_id).having(sa.func.count() > 1)
     nobody = sa.cast(sa.null(), sa.String)
     rows = await conn.execute(
         sa.union_all(
-            sa.select(sa.literal("i"), j.c.groups, sa.func.sum(j.c.incidents), nobody).group_by(
-                j.c.groups
-            ),
-            sa.select(sa.literal("p"), per.c.lo, sa.func.count(), nobody)
-            .where(per.c.lo == per.c.hi)
-            .group_by(per.c.lo),
-            sa.select(sa.literal("m"), j.c.groups, sa.literal(0), j.c.pupil_id)
-            .select_from(j.join(per, per.c.pupil_id == j.c.pupil_id))
-            .where(per.c.lo != per.c.hi),
+            sa.select(
+                sa.literal("k"), j.c.groups, sa.func.sum(j.c.incidents), sa.func.count(), nobody
+            ).group_by(j.c.groups),
+            sa.select(
+                sa.literal("m"), j.c.groups, sa.literal(0), sa.literal(0), j.c.pupil_id
+            ).where(j.c.pupil_id.in_(several)),
         )
     )
     incidents: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
     pupils: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
     seen: dict[tuple[str, str], set[str]] = {}
     named: dict[str, list[str]] = {}
-    for what, key_, n, pupil in rows:
+    for what, key_, n, rows_, pupil in rows:
         if key_ not in named:
             named[key_] = groups_of(key_)
         for dim, g in zip(DIMENSIONS, named[key_], strict=True):
-            if what == "i":
+            if what == "k":
                 incidents[dim][g] = incidents[dim].get(g, 0) + int(n)
-            elif what == "p":
-                pupils[dim][g] = pupils[dim].get(g, 0) + int(n)
+                pupils[dim][g] = pupils[dim].get(g, 0) + int(rows_)
             else:
+                # Counted once per row above: once per group instead.
+                pupils[dim][g] -= 1
                 seen.setdefault((dim, g), set()).add(pupil)
     for (dim, g), who in seen.items():
-        pupils[dim][g] = pupils[dim].get(g, 0) + len(who)
+        pupils[dim][g] += len(who)
     return {d: (incidents[d], pupils[d]) for d in DIMENSIONS}
 
 
