@@ -300,21 +300,27 @@ def pupil_rollups(
     return parts
 
 
-def pupil_source(q: Query, first: date | None = None, last: date | None = None) -> sa.SelectBase:
-    """Counted incidents per pupil (by school and characteristics as recorded, also as one
-    key) between two dates: whole academic years and months from the pupil rollups, other
-    days from facts."""
+def pupil_source(
+    q: Query,
+    first: date | None = None,
+    last: date | None = None,
+    columns: tuple[str, ...] = (*PUPIL_COLUMNS, "characteristics"),
+) -> sa.SelectBase:
+    """Counted incidents per pupil (by default also by school and characteristics as
+    recorded, and their key; or by ``columns`` of those) between two dates: whole academic
+    years and months from the pupil rollups, other days from facts."""
     first, last = first or q.period.from_date, last or q.period.to_date
     years, months, days = chunks(first, last)
-    parts = pupil_rollups(q, years, months, (*PUPIL_COLUMNS, "characteristics"))
-    cols = [f.c[c] for c in PUPIL_COLUMNS]
+    parts = pupil_rollups(q, years, months, columns)
+    cols = [FACT_KEY if c == "characteristics" else f.c[c] for c in columns]
+    by = [f.c[c] for c in columns if c != "characteristics"]
     for a, b in days:
         parts.append(
-            sa.select(*cols, FACT_KEY, sa.func.count().label("incidents"))
+            sa.select(*cols, sa.func.count().label("incidents"))
             .where(incident_cond(q, a, b))
-            .group_by(*cols)
+            .group_by(*by)
         )
     if not parts:
         # An empty range: no rows, with the right columns.
-        return sa.select(*cols, FACT_KEY, sa.literal(0).label("incidents")).where(sa.false())
+        return sa.select(*cols, sa.literal(0).label("incidents")).where(sa.false())
     return parts[0] if len(parts) == 1 else sa.union_all(*parts)

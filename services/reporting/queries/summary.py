@@ -92,7 +92,7 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
     schools = await schools_in_scope(conn, q)
     school_cells, _ = suppress_group([per_school.get(s.urn, 0) for s in schools], total, t)
     # How many pupils had each number of incidents: a few rows back, whatever the roll.
-    src = pupil_source(q).subquery()
+    src = pupil_source(q, columns=("pupil_id",)).subquery()
     per = (
         sa.select(sa.func.sum(src.c.incidents).label("n"))
         .group_by(src.c.pupil_id)
