@@ -313,7 +313,9 @@ def pupil_source(
     years, months, days = chunks(first, last)
     parts = pupil_rollups(q, years, months, columns)
     cols = [FACT_KEY if c == "characteristics" else f.c[c] for c in columns]
-    by = [f.c[c] for c in columns if c != "characteristics"]
+    # The key is made of all six characteristics: group by each.
+    keyed = rollups.CHARACTERISTICS if "characteristics" in columns else ()
+    by = [f.c[c] for c in dict.fromkeys((*columns, *keyed)) if c != "characteristics"]
     for a, b in days:
         parts.append(
             sa.select(*cols, sa.func.count().label("incidents"))

@@ -68,27 +68,34 @@ async def _affected(
     """Incidents and distinct pupils per group of every dimension, in one statement.
 
     Each row of the pupil rollups (and of the facts, for days outside whole months) gets
-    its six groups as one key; over months or days, a pupil's rows with the same key are
-    summed first. Incidents and rows then add up by key: one row per pupil, for all but
-    the few pupils with several keys (two schools, or a characteristic that changed), whose
-    rows come back so that each counts once in every group they were in."""
-    raw = pupil_source(q).subquery("raw")
-    # Where the record left a characteristic unknown, the pupil's latest values follow the
-    # recorded ones in the key.
-    unknown = sa.or_(*(raw.c[c].is_(None) for c in rollups.CHARACTERISTICS[1:]))
-    joined = raw.outerjoin(
-        p, (p.c.trust_id == q.trust_id) & (p.c.pupil_id == raw.c.pupil_id) & unknown
-    )
-    key = raw.c.characteristics + sa.case(
-        (unknown, sa.literal(FILL) + rollups.characteristics_sql(p)), else_=""
-    )
-    keyed = sa.select(raw.c.pupil_id, raw.c.incidents, key.label("groups")).select_from(joined)
+    its six groups as one key; over months or days, a pupil's rows with the same recorded
+    characteristics are summed first. Incidents and rows then add up by key: one row per
+    pupil, for all but the few with several keys (two schools, or a characteristic that
+    changed), whose rows come back so that each counts once in every group they were in."""
+    # Each row's recorded characteristics key, and whether the record left one unknown.
+    fillable = rollups.CHARACTERISTICS[1:]
+    src = pupil_source(q, columns=("pupil_id", *fillable, "characteristics")).subquery("src")
+    gap = sa.case((sa.or_(*(src.c[c].is_(None) for c in fillable)), 1), else_=0)
+    raw = sa.select(src.c.pupil_id, src.c.characteristics, src.c.incidents, gap.label("gap"))
     years, months, days = chunks(q.period.from_date, q.period.to_date)
     if months or days or len(years) > 1:
-        k = keyed.subquery("keyed")
-        keyed = sa.select(
-            k.c.pupil_id, sa.func.sum(k.c.incidents).label("incidents"), k.c.groups
-        ).group_by(k.c.pupil_id, k.c.groups)
+        # A pupil's months (and days) with the same characteristics as one row.
+        r = raw.subquery("rows")
+        raw = sa.select(
+            r.c.pupil_id,
+            r.c.characteristics,
+            sa.func.sum(r.c.incidents).label("incidents"),
+            sa.func.max(r.c.gap).label("gap"),
+        ).group_by(r.c.pupil_id, r.c.characteristics)
+    x = raw.subquery("x")
+    # Where the record left a characteristic unknown, the pupil's latest values follow the
+    # recorded ones in the key.
+    unknown = x.c.gap == 1
+    joined = x.outerjoin(p, (p.c.trust_id == q.trust_id) & (p.c.pupil_id == x.c.pupil_id) & unknown)
+    key = x.c.characteristics + sa.case(
+        (unknown, sa.literal(FILL) + rollups.characteristics_sql(p)), else_=""
+    )
+    keyed = sa.select(x.c.pupil_id, x.c.incidents, key.label("groups")).select_from(joined)
     j = keyed.cte("j")
     several = sa.select(j.c.pupil_id).group_by(j.c.pupil_id).having(sa.func.count() > 1)
     nobody = sa.cast(sa.null(), sa.String)
