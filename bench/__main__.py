@@ -3,7 +3,7 @@
 The read model's base tables (facts, flags, reviews, parent reports, rolls, staff and
 training) are filled directly in PostgreSQL (``generate_series``), ten trusts of equal
 size in which each pupil belongs to one school; the rollups are then computed by
-``services.reporting.rollups.refill``, which a test holds equal to what the projections
+``services.reporting.refill.refill``, which a test holds equal to what the projections
 keep. Each endpoint is then
 called in process over HTTP (httpx + ASGI), as a trust lead and as a governor, and timed
 (median of several runs). The baseline, measured in the same run, is the same endpoint
@@ -130,7 +130,7 @@ async def fill(db: Database, trusts: list[str], per_trust: int, small: int) -> N
     """Ten big trusts, one small one, straight into the read model's base tables; then the
     rollups, computed by the same statements the projections are tested to agree with."""
     from services.reporting import models as m
-    from services.reporting.rollups import refill
+    from services.reporting.refill import refill
 
     async with db.transaction() as conn:
         for name in reversed(m.READ_MODEL):

@@ -5,9 +5,10 @@ Each counted incident (significant, not voided) contributes one share to ``incid
 computed from the base tables alone
 (:func:`contribution`). A projection that changes anything an incident's share depends on
 (its facts, flags, review, parent reports, or its staff's training) wraps the change in
-:func:`touching`, which takes the old share away and adds the new one. So the rollups always
-equal what :func:`refill` computes from the base tables in one pass (tested), and the
-migration that introduced them, the benchmark and the projections agree.
+:func:`touching`, which takes the old share away and adds the new one. So the rollups
+always equal what :func:`services.reporting.refill.refill` computes from the base tables in
+one pass (tested), and the migrations that fill them, the benchmark and the projections
+agree.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ BIN_MINUTES = 15
 
 def delivery_values() -> dict[str, sa.ColumnElement[Any]]:
     """A parent report's minutes from its incident to its first delivery, and their bin
-    (NULL until delivered): the same statement in the projections and in :func:`refill`."""
+    (NULL until delivered): the same statement in the projections and in the refill."""
     s = m.parent_report_status
     us = Microseconds(s.c.first_delivered_at, s.c.incident_occurred_at)
     return {
@@ -144,7 +145,7 @@ class Share:
     bins: dict[int, int] = field(default_factory=dict)
 
 
-def _int(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+def count_if(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((cond, 1), else_=0)), 0)
 
 
@@ -153,14 +154,14 @@ def _report_columns(s: sa.Table) -> list[sa.ColumnElement[Any]]:
     return [
         sa.func.count().label("reports"),
         sa.func.count(s.c.outcome).label("completed"),
-        _int(s.c.outcome == "met").label("met"),
-        _int(s.c.outcome == "missed").label("missed"),
-        _int(s.c.withheld).label("withheld"),
-        _int(delivered).label("timed"),
+        count_if(s.c.outcome == "met").label("met"),
+        count_if(s.c.outcome == "missed").label("missed"),
+        count_if(s.c.withheld).label("withheld"),
+        count_if(delivered).label("timed"),
     ]
 
 
-def _untrained(trust: Any, incident: Any, on: Any) -> sa.ColumnElement[bool]:
+def untrained_staff(trust: Any, incident: Any, on: Any) -> sa.ColumnElement[bool]:
     """Some member of staff on the incident had no training in date on the day."""
     s, t = m.incident_staff, m.training_record
     return sa.exists().where(
@@ -212,7 +213,7 @@ async def contribution(
         _scalar(sa.select(c).where(mine), c.name)  # type: ignore[arg-type]
         for c in (_report_columns(s) if "report_day" in parts else [])
     ]
-    untrained = sa.case((_untrained(trust_id, incident_id, f.c.local_date), 1), else_=0)
+    untrained = sa.case((untrained_staff(trust_id, incident_id, f.c.local_date), 1), else_=0)
     extra = [untrained.label("untrained")] if "incident_day" in parts else []
     row = (
         await conn.execute(
@@ -401,202 +402,3 @@ async def staff_incidents(conn: AsyncConnection, trust_id: str, staff_id: str) -
         sa.select(s.c.incident_id).where((s.c.trust_id == trust_id) & (s.c.staff_id == staff_id))
     )
     return [r[0] for r in rows]
-
-
-def _month(col: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
-    return (
-        sa.cast(sa.extract("year", col), sa.Integer) * 12
-        + sa.cast(sa.extract("month", col), sa.Integer)
-        - 1
-    )
-
-
-def refill(trust_ids: list[str] | None = None) -> list[sa.Executable]:
-    """Statements that empty the rollups (of these trusts) and compute them afresh from the
-    base tables in one pass each: what the projections keep, for a migration or a bulk load."""
-    counted = f.c.significant & ~f.c.voided
-    if trust_ids is not None:
-        counted = counted & f.c.trust_id.in_(trust_ids)
-    kind = sa.case(
-        (f.c.intervention_type.in_(RESTRAINT), "restraint"),
-        (f.c.intervention_type.in_(SECLUSION), "seclusion"),
-        else_="other",
-    )
-    p, r = m.practice_flag, m.incident_review
-    flags = (
-        sa.select(sa.func.count())
-        .where((p.c.trust_id == f.c.trust_id) & (p.c.incident_id == f.c.incident_id))
-        .scalar_subquery()
-    )
-    reviewed = sa.exists().where(
-        (r.c.trust_id == f.c.trust_id) & (r.c.incident_id == f.c.incident_id)
-    )
-    per_fact = (
-        sa.select(
-            f.c.trust_id,
-            f.c.school_urn,
-            f.c.local_date,
-            kind.label("kind"),
-            sa.func.coalesce(f.c.source, "").label("source"),
-            sa.case(
-                (
-                    f.c.intervention_type.in_(SECLUSION),
-                    sa.func.coalesce(f.c.intervention_label, ""),
-                ),
-                else_="",
-            ).label("label"),
-            f.c.setting_type,
-            f.c.staff_injuries,
-            sa.case((f.c.ground_restraint, 1), else_=0).label("ground"),
-            sa.case((f.c.pupil_injured, 1), else_=0).label("injured"),
-            sa.case((f.c.recorded_late, 1), else_=0).label("late"),
-            flags.label("flags"),
-            sa.case((reviewed, 1), else_=0).label("reviewed"),
-            sa.case((_untrained(f.c.trust_id, f.c.incident_id, f.c.local_date), 1), else_=0).label(
-                "untrained"
-            ),
-        )
-        .where(counted)
-        .subquery()
-    )
-    x = per_fact.c
-    day_key = (x.trust_id, x.school_urn, x.local_date, x.kind, x.source, x.label)
-    days = sa.select(
-        *day_key,
-        sa.func.min(x.setting_type),
-        sa.func.count(),
-        *(sa.func.sum(c) for c in (x.staff_injuries, x.ground, x.injured, x.late)),
-        *(sa.func.sum(c) for c in (x.flags, x.reviewed, x.untrained)),
-    ).group_by(*day_key)
-    d = m.incident_day
-    day_cols = [c.name for c in d.columns]
-
-    s, pf = m.parent_report_status, m.parent_report_fact
-    joined = (f.c.trust_id == s.c.trust_id) & (f.c.incident_id == s.c.incident_id)
-    sent = (
-        sa.select(sa.func.count())
-        .where((pf.c.trust_id == s.c.trust_id) & (pf.c.report_id == s.c.report_id))
-        .scalar_subquery()
-    )
-    # Sent reports whose status row is missing cannot happen (the projection makes both).
-    per_report = (
-        sa.select(
-            f.c.trust_id,
-            f.c.school_urn,
-            f.c.local_date,
-            f.c.setting_type,
-            s.c.outcome,
-            s.c.withheld,
-            s.c.first_delivered_at,
-            s.c.incident_occurred_at,
-            sent.label("sent"),
-        )
-        .select_from(f.join(s, joined))
-        .where(counted)
-        .subquery()
-    )
-    y = per_report.c
-    rkey = (y.trust_id, y.school_urn, y.local_date)
-    reports = sa.select(
-        *rkey,
-        sa.func.min(y.setting_type),
-        sa.func.count(),
-        sa.func.coalesce(sa.func.sum(y.sent), 0),
-        sa.func.count(y.outcome),
-        _int(y.outcome == "met"),
-        _int(y.outcome == "missed"),
-        _int(y.withheld),
-        _int(y.first_delivered_at.is_not(None) & y.incident_occurred_at.is_not(None)),
-    ).group_by(*rkey)
-    rd = m.report_day
-
-    def pupils(table: sa.Table, bucket: sa.ColumnElement[Any]) -> sa.Executable:
-        chars = [f.c[c] for c in CHARACTERISTICS]
-        key_text = characteristics_sql()
-        return table.insert().from_select(
-            [
-                "trust_id",
-                table.c.keys()[1],
-                "school_urn",
-                "pupil_id",
-                "characteristics",
-                "setting_type",
-                *CHARACTERISTICS,
-                "incidents",
-            ],
-            sa.select(
-                f.c.trust_id,
-                bucket,
-                f.c.school_urn,
-                f.c.pupil_id,
-                key_text,
-                sa.func.min(f.c.setting_type),
-                *chars,
-                sa.func.count(),
-            )
-            .where(counted)
-            .group_by(f.c.trust_id, bucket, f.c.school_urn, f.c.pupil_id, *chars),
-        )
-
-    year = sa.case(
-        (
-            sa.extract("month", f.c.local_date) >= 9,
-            sa.cast(sa.extract("year", f.c.local_date), sa.Integer),
-        ),
-        else_=sa.cast(sa.extract("year", f.c.local_date), sa.Integer) - 1,
-    )
-    rm = m.report_minutes
-    month = _month(f.c.local_date).label("month")
-    bins = (
-        sa.select(
-            f.c.trust_id,
-            f.c.school_urn,
-            month,
-            s.c.delivery_bin,
-            sa.func.min(f.c.setting_type),
-            sa.func.count(),
-        )
-        .select_from(f.join(s, joined))
-        .where(counted & s.c.delivery_bin.is_not(None))
-        .group_by(f.c.trust_id, f.c.school_urn, month, s.c.delivery_bin)
-    )
-    im = m.incident_month
-    of_day = _month(d.c.local_date)
-    per_month = sa.select(
-        d.c.trust_id,
-        d.c.school_urn,
-        of_day,
-        d.c.kind,
-        d.c.source,
-        d.c.label,
-        sa.func.min(d.c.setting_type),
-        *(sa.func.sum(d.c[c]) for c in day_cols[7:]),
-    ).group_by(d.c.trust_id, d.c.school_urn, of_day, d.c.kind, d.c.source, d.c.label)
-    if trust_ids is not None:
-        per_month = per_month.where(d.c.trust_id.in_(trust_ids))
-    wipe = []
-    for table in (d, im, rd, rm, m.pupil_year, m.pupil_month):
-        stmt = table.delete()
-        if trust_ids is not None:
-            stmt = stmt.where(table.c.trust_id.in_(trust_ids))
-        wipe.append(stmt)
-    counts = joined & f.c.significant & ~f.c.voided
-    dated = s.update().values(
-        local_date=sa.select(f.c.local_date).where(counts).scalar_subquery(),
-        school_urn=sa.func.coalesce(
-            sa.select(f.c.school_urn).where(counts).scalar_subquery(), s.c.school_urn
-        ),
-        **delivery_values(),
-    )
-    if trust_ids is not None:
-        dated = dated.where(s.c.trust_id.in_(trust_ids))
-    return [
-        *wipe,
-        dated,
-        d.insert().from_select(day_cols, days),
-        im.insert().from_select([c.name for c in im.columns], per_month),
-        rd.insert().from_select([c.name for c in rd.columns], reports),
-        rm.insert().from_select([c.name for c in rm.columns], bins),
-        pupils(m.pupil_year, year),
-        pupils(m.pupil_month, _month(f.c.local_date)),
-    ]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from services.reporting import models as m
 from services.reporting.projections import make_consumer
-from services.reporting.rollups import refill
+from services.reporting.refill import refill
 from tests.reporting.builders import (
     T0,
     amended,

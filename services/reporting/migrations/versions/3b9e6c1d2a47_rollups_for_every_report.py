@@ -7,7 +7,7 @@ Create Date: 2026-11-29 20:10:00.000000
 The daily incident rollup gains how records arrived, seclusion names, flags, reviews and
 staff without in-date training; parent reports and pupils per month get rollups of their
 own; each parent report is dated by its incident. The rollups are computed from the base
-tables by the next revision (``services.reporting.rollups.refill``).
+tables by the next revision (``services.reporting.refill.refill``).
 """
 from collections.abc import Sequence
 
