@@ -194,7 +194,7 @@ async def contribution(
     conn: AsyncConnection, trust_id: str, incident_id: str, parts: frozenset[str] = EVERY
 ) -> Share | None:
     """The incident's share now (of the rollups in ``parts``), from the base tables (None:
-    it does not count): the facts and counts in one statement, the delivery bins in one more."""
+    it does not count), read in one statement."""
     p, r, s, pf = m.practice_flag, m.incident_review, m.parent_report_status, m.parent_report_fact
     of: dict[str, tuple[sa.Table, sa.Column[Any]]] = {}
     if "incident_day" in parts:
@@ -214,7 +214,17 @@ async def contribution(
         for c in (_report_columns(s) if "report_day" in parts else [])
     ]
     untrained = sa.case((untrained_staff(trust_id, incident_id, f.c.local_date), 1), else_=0)
-    extra = [untrained.label("untrained")] if "incident_day" in parts else []
+    extra: list[Any] = [untrained.label("untrained")] if "incident_day" in parts else []
+    if "report_minutes" in parts:
+        # Its delivered reports per bin, as text: "bin:count,bin:count".
+        binned = (
+            sa.select(s.c.delivery_bin, sa.func.count().label("n"))
+            .where(mine & s.c.delivery_bin.is_not(None))
+            .group_by(s.c.delivery_bin)
+            .subquery("binned")
+        )
+        pair = sa.cast(binned.c.delivery_bin, sa.String) + ":" + sa.cast(binned.c.n, sa.String)
+        extra.append(_scalar(sa.select(sa.func.aggregate_strings(pair, ",")), "bins"))
     row = (
         await conn.execute(
             sa.select(f, *counts, *reports, *extra).where(
@@ -240,13 +250,10 @@ async def contribution(
         "untrained": int(bool(values.get("untrained"))),
     }
     bins: dict[int, int] = {}
-    if "report_minutes" in parts:
-        rows = await conn.execute(
-            sa.select(s.c.delivery_bin, sa.func.count())
-            .where(mine & s.c.delivery_bin.is_not(None))
-            .group_by(s.c.delivery_bin)
-        )
-        bins = {int(b): int(n) for b, n in rows}
+    for text in (values.get("bins") or "").split(","):
+        if text:
+            b, n = text.split(":")
+            bins[int(b)] = int(n)
     totals = {k: int(values.get(k) or 0) for k in REPORT_KEYS}
     return Share(fact=fact, day=day, reports=totals, bins=bins)
 
