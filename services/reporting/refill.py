@@ -9,13 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.reporting import models as m
+from services.reporting.delivery_time import delivery_values
 from services.reporting.rollups import (
     CHARACTERISTICS,
     RESTRAINT,
     SECLUSION,
     characteristics_sql,
     count_if,
-    delivery_values,
     untrained_staff,
 )
 

@@ -108,11 +108,6 @@ def poisson_quantiles(ps: Sequence[float], mu: float) -> list[int]:
     return out
 
 
-def poisson_quantile(p: float, mu: float) -> int:
-    """The smallest k with P(X <= k) >= p."""
-    return poisson_quantiles([p], mu)[0]
-
-
 @dataclass(frozen=True)
 class Funnel:
     """Funnel-plot limits (counts) around an expected count."""
