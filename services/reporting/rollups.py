@@ -291,7 +291,9 @@ async def _move(
             _, delta = changes.setdefault(slot, (fixed, {}))
             for k, v in vector.items():
                 delta[k] = delta.get(k, 0) + sign * v
-    for (name, row), (fixed, delta) in changes.items():
+    # Rows in one order (rollup, then key) in every transaction: two consumers moving the
+    # same rows lock them in the same order, never each waiting on the other.
+    for (name, row), (fixed, delta) in sorted(changes.items(), key=lambda c: c[0]):
         await _add(
             conn, m.metadata.tables[name], dict(row), fixed, delta, LIVE.get(name, "incidents")
         )
