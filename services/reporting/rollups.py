@@ -299,6 +299,21 @@ async def _move(
         )
 
 
+async def lock_staff(conn: AsyncConnection, trust_id: str, staff_ids: Iterable[str]) -> None:
+    """Before reading or changing what decides whether staff were trained on an incident's
+    day (a new incident's staff, a new certificate): one consumer at a time per member of
+    staff, in id order, and always before ``touching`` locks incidents. Without it, an
+    incident and a certificate of its staff applied at once each miss the other's write,
+    and the incident's ``untrained`` count stays wrong."""
+    if conn.dialect.name != "postgresql":
+        return  # SQLite writes one transaction at a time
+    for staff_id in sorted(set(staff_ids)):
+        await conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext(:trust || ':staff'), hashtext(:staff))"),
+            {"trust": trust_id, "staff": staff_id},
+        )
+
+
 @asynccontextmanager
 async def touching(
     conn: AsyncConnection,

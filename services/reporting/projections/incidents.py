@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting.projections.common import upsert
-from services.reporting.rollups import DAY, touching
+from services.reporting.rollups import DAY, lock_staff, touching
 from shared.events.envelope import EventEnvelope
 from shared.events.payloads import (
     IncidentAmendedV1,
@@ -75,6 +75,8 @@ async def _apply_revision(
         > date.fromisoformat(facts.local_date) + timedelta(days=1),
     }
     key = {"trust_id": env.trust_id, "incident_id": facts.incident_id}
+    staff = sorted({staff_key(e.school.urn, ref) for ref in record.staff_refs})
+    await lock_staff(conn, env.trust_id, staff)
     async with touching(conn, env.trust_id, [facts.incident_id]):
         written = await upsert(conn, f, key, values, newer=f.c.revision < facts.revision)
         if written:
@@ -84,7 +86,7 @@ async def _apply_revision(
                     (s.c.trust_id == env.trust_id) & (s.c.incident_id == facts.incident_id)
                 )
             )
-            for staff_id in sorted({staff_key(e.school.urn, ref) for ref in record.staff_refs}):
+            for staff_id in staff:
                 await conn.execute(s.insert().values(**key, staff_id=staff_id))
     await _school(conn, env.trust_id, e)
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting import models as m
 from services.reporting.projections.common import claim_revision, upsert
 from services.reporting.projections.incidents import staff_key
-from services.reporting.rollups import DAY, staff_incidents, touching
+from services.reporting.rollups import DAY, lock_staff, staff_incidents, touching
 from shared.events.envelope import EventEnvelope
 from shared.events.payloads import (
     PupilUpdatedV1,
@@ -141,7 +141,9 @@ async def apply_training_recorded(conn: AsyncConnection, env: EventEnvelope) -> 
     )
     if not await claim_revision(conn, env.trust_id, "training", training_id, 1):
         return
-    # Training in date or not on an incident's day changes that incident's share.
+    # Training in date or not on an incident's day changes that incident's share. The
+    # staff lock first: an incident of theirs being applied now is then seen.
+    await lock_staff(conn, env.trust_id, [sid])
     async with touching(conn, env.trust_id, await staff_incidents(conn, env.trust_id, sid), DAY):
         await upsert(
             conn,
