@@ -53,6 +53,26 @@ incident_fact = sa.Table(
     # Recorded after the end of the local day after the incident (DOMAIN §1: aim same day).
     sa.Column("recorded_late", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_incident_fact_trust_id_local_date", "trust_id", "local_date"),
+    # Counted incidents by date, with what per-pupil counts over days outside whole months
+    # read (pupil, school, setting, characteristics): answered from the index alone.
+    sa.Index(
+        "ix_incident_fact_counted_trust_id_local_date",
+        "trust_id",
+        "local_date",
+        postgresql_include=[
+            "school_urn",
+            "setting_type",
+            "pupil_id",
+            "sen_provision",
+            "year_group",
+            "gender",
+            "fsm_eligible",
+            "fsm_ever6",
+            "ethnicity",
+        ],
+        postgresql_where=sa.text("significant AND NOT voided"),
+        sqlite_where=sa.text("significant AND NOT voided"),
+    ),
     sa.Index("ix_incident_fact_trust_id_pupil_id", "trust_id", "pupil_id"),
     sa.Index(
         "ix_incident_fact_trust_id_school_urn_local_date", "trust_id", "school_urn", "local_date"
@@ -281,18 +301,27 @@ report_day = sa.Table(
     sa.Index("ix_report_day_trust_id_local_date", "trust_id", "local_date"),
 )
 
+
+def _bins_rollup(name: str, bucket: str) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("trust_id", sa.String(7), primary_key=True),
+        sa.Column("school_urn", sa.String(6), primary_key=True),
+        sa.Column(bucket, sa.Integer, primary_key=True),
+        sa.Column("bin", sa.Integer, primary_key=True),
+        sa.Column("setting_type", sa.String(40), nullable=False),
+        sa.Column("reports", sa.Integer, nullable=False),
+    )
+
+
 # Delivered parent reports of counted incidents per school, calendar month of the incident
 # (``month`` = year * 12 + month - 1) and 15-minute bin of the minutes to first delivery.
-report_minutes = sa.Table(
-    "report_minutes",
-    metadata,
-    sa.Column("trust_id", sa.String(7), primary_key=True),
-    sa.Column("school_urn", sa.String(6), primary_key=True),
-    sa.Column("month", sa.Integer, primary_key=True),
-    sa.Column("bin", sa.Integer, primary_key=True),
-    sa.Column("setting_type", sa.String(40), nullable=False),
-    sa.Column("reports", sa.Integer, nullable=False),
-)
+report_minutes = _bins_rollup("report_minutes", "month")
+# The same per week of the incident (``week``: weeks, Monday to Sunday, since Monday
+# 1 January 1900): the days of a period outside whole months read whole weeks here, and
+# only the few days left over read the reports.
+report_minutes_week = _bins_rollup("report_minutes_week", "week")
 
 
 def _pupil_rollup(name: str, bucket: str) -> sa.Table:
@@ -342,6 +371,7 @@ READ_MODEL = (
     "incident_month",
     "report_day",
     "report_minutes",
+    "report_minutes_week",
     "pupil_year",
     "pupil_month",
 )

@@ -7,6 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from services.reporting import models as m
 from services.reporting.delivery_time import delivery_values
@@ -20,6 +23,30 @@ from services.reporting.rollups import (
 )
 
 f = m.incident_fact
+
+
+class WeekIndex(sa.sql.expression.ColumnElement[int]):
+    """A date's week (Monday to Sunday) since Monday 1 January 1900, as
+    :func:`services.reporting.rollups.week_index` computes it."""
+
+    inherit_cache = True
+    type = sa.Integer()
+    _traverse_internals = [("day", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, day: sa.ColumnElement[Any]) -> None:
+        self.day = day
+
+
+@compiles(WeekIndex, "postgresql")
+def _week_pg(element: WeekIndex, compiler: SQLCompiler, **kw: Any) -> str:
+    # A date minus a date is whole days.
+    return f"(({compiler.process(element.day, **kw)} - DATE '1900-01-01') / 7)"
+
+
+@compiles(WeekIndex, "sqlite")
+def _week_sqlite(element: WeekIndex, compiler: SQLCompiler, **kw: Any) -> str:
+    # 2415020.5 is the Julian day of 1900-01-01 (midnight): the difference is whole days.
+    return f"(CAST(julianday({compiler.process(element.day, **kw)}) - 2415020.5 AS INTEGER) / 7)"
 
 
 def _month(col: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
@@ -164,21 +191,23 @@ def refill(trust_ids: list[str] | None = None) -> list[sa.Executable]:
         ),
         else_=sa.cast(sa.extract("year", f.c.local_date), sa.Integer) - 1,
     )
-    rm = m.report_minutes
-    month = _month(f.c.local_date).label("month")
-    bins = (
-        sa.select(
-            f.c.trust_id,
-            f.c.school_urn,
-            month,
-            s.c.delivery_bin,
-            sa.func.min(f.c.setting_type),
-            sa.func.count(),
+    rm, rw = m.report_minutes, m.report_minutes_week
+
+    def bins(bucket: sa.ColumnElement[int]) -> sa.Select[Any]:
+        return (
+            sa.select(
+                f.c.trust_id,
+                f.c.school_urn,
+                bucket,
+                s.c.delivery_bin,
+                sa.func.min(f.c.setting_type),
+                sa.func.count(),
+            )
+            .select_from(f.join(s, joined))
+            .where(counted & s.c.delivery_bin.is_not(None))
+            .group_by(f.c.trust_id, f.c.school_urn, bucket, s.c.delivery_bin)
         )
-        .select_from(f.join(s, joined))
-        .where(counted & s.c.delivery_bin.is_not(None))
-        .group_by(f.c.trust_id, f.c.school_urn, month, s.c.delivery_bin)
-    )
+
     im = m.incident_month
     of_day = _month(d.c.local_date)
     per_month = sa.select(
@@ -194,7 +223,7 @@ def refill(trust_ids: list[str] | None = None) -> list[sa.Executable]:
     if trust_ids is not None:
         per_month = per_month.where(d.c.trust_id.in_(trust_ids))
     wipe = []
-    for table in (d, im, rd, rm, m.pupil_year, m.pupil_month):
+    for table in (d, im, rd, rm, rw, m.pupil_year, m.pupil_month):
         stmt = table.delete()
         if trust_ids is not None:
             stmt = stmt.where(table.c.trust_id.in_(trust_ids))
@@ -215,7 +244,8 @@ def refill(trust_ids: list[str] | None = None) -> list[sa.Executable]:
         d.insert().from_select(day_cols, days),
         im.insert().from_select([c.name for c in im.columns], per_month),
         rd.insert().from_select([c.name for c in rd.columns], reports),
-        rm.insert().from_select([c.name for c in rm.columns], bins),
+        rm.insert().from_select([c.name for c in rm.columns], bins(_month(f.c.local_date))),
+        rw.insert().from_select([c.name for c in rw.columns], bins(WeekIndex(f.c.local_date))),
         pupils(m.pupil_year, year),
         pupils(m.pupil_month, _month(f.c.local_date)),
     ]

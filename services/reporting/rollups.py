@@ -1,7 +1,8 @@
 """The rollups the reports read, kept exact whatever order events arrive in.
 
 Each counted incident (significant, not voided) contributes one share to ``incident_day``,
-``incident_month``, ``report_day``, ``report_minutes``, ``pupil_year`` and ``pupil_month``,
+``incident_month``, ``report_day``, ``report_minutes`` (and ``report_minutes_week``),
+``pupil_year`` and ``pupil_month``,
 computed from the base tables alone
 (:func:`contribution`). A projection that changes anything an incident's share depends on
 (its facts, flags, review, parent reports, or its staff's training) wraps the change in
@@ -51,6 +52,15 @@ def kind_of(intervention_type: str) -> str:
 def month_index(day: date) -> int:
     """Months since year 0: the key of ``pupil_month``."""
     return day.year * 12 + day.month - 1
+
+
+WEEK_ZERO = date(1900, 1, 1)  # a Monday
+
+
+def week_index(day: date) -> int:
+    """Weeks (Monday to Sunday) since Monday 1 January 1900: the key of
+    ``report_minutes_week``."""
+    return (day - WEEK_ZERO).days // 7
 
 
 BOOLEAN = ("fsm_eligible", "fsm_ever6")
@@ -132,12 +142,20 @@ def _scalar(stmt: sa.Select[Any], name: str) -> sa.ScalarSelect[Any]:
 
 REPORT_KEYS = ("reports", "completed", "met", "missed", "withheld", "timed", "sent")
 EVERY = frozenset(
-    {"incident_day", "incident_month", "report_day", "report_minutes", "pupil_year", "pupil_month"}
+    {
+        "incident_day",
+        "incident_month",
+        "report_day",
+        "report_minutes",
+        "report_minutes_week",
+        "pupil_year",
+        "pupil_month",
+    }
 )
 # What a change can move: its flags, review or staff training move only the daily incident
 # row; its parent reports only the report rollups; its facts, everything.
 DAY = frozenset({"incident_day", "incident_month"})
-REPORTS = frozenset({"report_day", "report_minutes"})
+REPORTS = frozenset({"report_day", "report_minutes", "report_minutes_week"})
 
 
 async def contribution(
@@ -257,18 +275,17 @@ def _rows(
     yield "incident_month", {**school, "month": month_index(day), **what}, fixed, share.day
     yield "report_day", {**school, "local_date": day}, fixed, share.reports
     for b, n in share.bins.items():
-        yield (
-            "report_minutes",
-            {**school, "month": month_index(day), "bin": b},
-            fixed,
-            {"reports": n},
-        )
+        for rollup, unit, bucket in (
+            ("report_minutes", "month", month_index(day)),
+            ("report_minutes_week", "week", week_index(day)),
+        ):
+            yield rollup, {**school, unit: bucket, "bin": b}, fixed, {"reports": n}
     both = {**fixed, **chars}
     yield "pupil_year", {**pupil, "academic_year": academic_year_of(day)}, both, {"incidents": 1}
     yield "pupil_month", {**pupil, "month": month_index(day)}, both, {"incidents": 1}
 
 
-LIVE = {"report_day": "reports", "report_minutes": "reports"}  # otherwise "incidents"
+LIVE = {name: "reports" for name in REPORTS}  # otherwise "incidents"
 
 
 async def _move(

@@ -234,8 +234,8 @@ async def test_a_pupil_with_several_rows_counts_once_per_group(contexts, clients
 
 
 async def test_delivery_percentiles_equal_a_full_sort(contexts, clients, token) -> None:
-    """Percentiles found by bin (whole months from the rollup, other days from the reports)
-    equal sorting every report's minutes, for ragged ranges, a term and a year: minutes on
+    """Percentiles found by bin (whole months and weeks from the rollups, other days from the
+    reports) equal sorting every report's minutes, for ragged ranges, a term and a year: minutes on
     bin edges, to the microsecond, negative, days late, and delivered twice. Incident counts
     (whole months from the monthly rollup, other days from the daily one) are exact too."""
     rng = random.Random(7)
@@ -277,6 +277,10 @@ async def test_delivery_percentiles_equal_a_full_sort(contexts, clients, token) 
     for query, first, last in (
         ("from_date=2026-09-25&to_date=2026-11-20", date(2026, 9, 25), date(2026, 11, 20)),
         ("from_date=2026-10-01&to_date=2026-10-31", date(2026, 10, 1), date(2026, 10, 31)),
+        # Whole weeks, one across the end of a month, and days around them.
+        ("from_date=2026-09-21&to_date=2026-10-04", date(2026, 9, 21), date(2026, 10, 4)),
+        ("from_date=2026-11-09&to_date=2026-11-15", date(2026, 11, 9), date(2026, 11, 15)),
+        ("from_date=2026-10-20&to_date=2026-12-02", date(2026, 10, 20), date(2026, 12, 2)),
         ("term=autumn", date(2026, 9, 1), date(2026, 12, 31)),
         ("academic_year=2026", date(2026, 9, 1), date(2027, 8, 31)),
     ):

@@ -169,6 +169,27 @@ def whole_months(first: date, last: date) -> tuple[list[int], list[tuple[date, d
     return sorted({*months, *(y * 12 + k for y in years for k in range(8, 20))}), days
 
 
+def whole_weeks(
+    runs: list[tuple[date, date]],
+) -> tuple[list[tuple[int, int]], list[tuple[date, date]]]:
+    """Within runs of days, the runs of whole weeks (Monday to Sunday; first and last week
+    index, as the weekly rollups key them) and the days left over."""
+    weeks: list[tuple[int, int]] = []
+    days: list[tuple[date, date]] = []
+    for a, b in runs:
+        monday = a + timedelta(days=-a.weekday() % 7)  # the first Monday from a
+        sunday = b - timedelta(days=(b.weekday() + 1) % 7)  # the last Sunday to b
+        if monday > sunday:
+            days.append((a, b))
+            continue
+        weeks.append((rollups.week_index(monday), rollups.week_index(sunday)))
+        if a < monday:
+            days.append((a, monday - timedelta(days=1)))
+        if sunday < b:
+            days.append((sunday + timedelta(days=1), b))
+    return weeks, days
+
+
 INCIDENT_COLUMNS = tuple(c.name for c in d.columns if c.name not in ("trust_id", "local_date"))
 
 

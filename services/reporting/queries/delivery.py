@@ -1,8 +1,9 @@
 """Minutes from incident to a parent report's first delivery: exact percentiles per school.
 
 A school's delivered reports in the period are counted per 15-minute bin: whole months from
-the ``report_minutes`` rollup, the days left over from the reports themselves (by their
-incident's date). Each percentile's two neighbouring ranks (type 7) fall in known bins, and
+the ``report_minutes`` rollup, whole weeks of the days left over from
+``report_minutes_week``, and the few days left after those from the reports themselves (by
+their incident's date). Each percentile's two neighbouring ranks (type 7) fall in known bins, and
 only those bins' reports are read, in order: the answer is the same as sorting every
 report's minutes, without reading them all.
 """
@@ -18,29 +19,33 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting import statistics as st
-from services.reporting.queries.base import Query, whole_months
+from services.reporting.queries.base import Query, whole_months, whole_weeks
 
 s = m.parent_report_status
-h = m.report_minutes
+h, hw = m.report_minutes, m.report_minutes_week
 
 
 async def histogram(
     conn: AsyncConnection, q: Query, urns: Sequence[str]
 ) -> dict[str, dict[int, int]]:
     """Delivered reports per school and bin, for the period's counted incidents."""
-    months, days = whole_months(q.period.from_date, q.period.to_date)
+    months, runs = whole_months(q.period.from_date, q.period.to_date)
+    weeks, days = whole_weeks(runs)
     parts: list[sa.Select[Any]] = []
-    if months:
-        # The whole months of one period are consecutive.
+    # The whole months of one period are consecutive; so are the weeks of each run.
+    for table, unit, first, last in [
+        *([(h, "month", months[0], months[-1])] if months else []),
+        *((hw, "week", a, b) for a, b in weeks),
+    ]:
         parts.append(
-            sa.select(h.c.school_urn, h.c.bin, sa.func.sum(h.c.reports).label("n"))
+            sa.select(table.c.school_urn, table.c.bin, sa.func.sum(table.c.reports).label("n"))
             .where(
-                (h.c.trust_id == q.trust_id)
-                & (h.c.month >= months[0])
-                & (h.c.month <= months[-1])
-                & h.c.school_urn.in_(urns)
+                (table.c.trust_id == q.trust_id)
+                & (table.c[unit] >= first)
+                & (table.c[unit] <= last)
+                & table.c.school_urn.in_(urns)
             )
-            .group_by(h.c.school_urn, h.c.bin)
+            .group_by(table.c.school_urn, table.c.bin)
         )
     for a, b in days:
         parts.append(

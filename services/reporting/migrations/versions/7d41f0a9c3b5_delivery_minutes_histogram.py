@@ -7,9 +7,9 @@ Create Date: 2026-11-29 23:10:00.000000
 Each parent report keeps its minutes to first delivery and their 15-minute bin; the new
 rollup ``report_minutes`` counts delivered reports per school, month and bin, so that a
 delivery-time percentile reads only the bin its rank falls in. ``incident_month`` holds
-the daily incident rollup per calendar month, for a period's whole months. Every rollup is then
-computed from the base tables (``services.reporting.refill.refill``), as the projections
-keep them.
+the daily incident rollup per calendar month, for a period's whole months. The next
+migration computes every rollup afresh from the base tables
+(``services.reporting.refill.refill``), as the projections keep them.
 """
 from collections.abc import Sequence
 
@@ -63,11 +63,7 @@ def upgrade() -> None:
         batch_op.drop_index('ix_parent_report_status_trust_id_local_date')
         batch_op.create_index('ix_parent_report_status_trust_id_local_date', ['trust_id', 'local_date', 'school_urn'], unique=False, postgresql_include=['delivery_bin'])
         batch_op.create_index('ix_parent_report_status_trust_id_school_urn_delivery_bin', ['trust_id', 'school_urn', 'delivery_bin', 'local_date'], unique=False, postgresql_include=['delivery_minutes'])
-    from services.reporting.refill import refill
-
-    bind = op.get_bind()
-    for statement in refill():
-        bind.execute(statement)
+    # Filled by the next migration's refill (bb3221b96d6f), which computes every rollup.
 
 
 def downgrade() -> None:
