@@ -237,11 +237,19 @@ async def rolls(
     conn: AsyncConnection, q: Query, dimension: str = "all", year: int | None = None
 ) -> dict[tuple[str, str], int]:
     """Pupils on roll by (school, group) for the period's academic year."""
+    return (await rolls_of(conn, q, (dimension,), year)).get(dimension, {})
+
+
+async def rolls_of(
+    conn: AsyncConnection, q: Query, dimensions: tuple[str, ...], year: int | None = None
+) -> dict[str, dict[tuple[str, str], int]]:
+    """Pupils on roll by dimension, then (school, group), for the period's academic year:
+    several dimensions in one statement."""
     r = m.roll
     cond = (
         (r.c.trust_id == q.trust_id)
         & (r.c.academic_year == (year if year is not None else q.period.academic_year))
-        & (r.c.dimension == dimension)
+        & r.c.dimension.in_(dimensions)
         & school_cond(q, r.c.school_urn)
     )
     if q.setting_type:
@@ -250,8 +258,13 @@ async def rolls(
                 (m.school.c.trust_id == q.trust_id) & (m.school.c.setting_type == q.setting_type)
             )
         )
-    rows = await conn.execute(sa.select(r.c.school_urn, r.c.group, r.c.count).where(cond))
-    return {(urn, group): count for urn, group, count in rows}
+    rows = await conn.execute(
+        sa.select(r.c.dimension, r.c.school_urn, r.c.group, r.c.count).where(cond)
+    )
+    out: dict[str, dict[tuple[str, str], int]] = {}
+    for dimension, urn, group, count in rows:
+        out.setdefault(dimension, {})[(urn, group)] = count
+    return out
 
 
 r = m.report_day

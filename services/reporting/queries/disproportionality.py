@@ -9,7 +9,7 @@ from services.reporting import models as m
 from services.reporting import rollups
 from services.reporting import statistics as st
 from services.reporting.disclosure import HIDDEN, Stat, small, stat, suppress_column
-from services.reporting.queries.base import Query, chunks, pupil_source, rolls
+from services.reporting.queries.base import Query, chunks, pupil_source, rolls_of
 from services.reporting.queries.summary import meta
 from services.reporting.schemas_analysis import DisproportionalityReport, GroupRow
 
@@ -129,17 +129,17 @@ async def _affected(
     return {d: (incidents[d], pupils[d]) for d in DIMENSIONS}
 
 
-async def _dimension(
-    conn: AsyncConnection,
+def _dimension(
     q: Query,
     dim: str,
+    on_roll: dict[tuple[str, str], int],
     incidents: dict[str, int],
     pupils: dict[str, int],
 ) -> list[GroupRow]:
     t = q.threshold
     norm = ethnicity_group if dim == "ethnicity" else (lambda g: g or "unknown")
     roll: dict[str, int] = {}
-    for (_, grp), n in (await rolls(conn, q, dim)).items():
+    for (_, grp), n in on_roll.items():
         g = norm(grp)
         roll[g] = roll.get(g, 0) + n
     groups = sorted(set(roll) | set(incidents))
@@ -194,6 +194,7 @@ async def disproportionality(conn: AsyncConnection, q: Query) -> Disproportional
     """SEN (E and K against N), FSM now and ever-6, gender, ethnicity group, year group."""
     groups: list[GroupRow] = []
     affected = await _affected(conn, q)
+    on_roll = await rolls_of(conn, q, DIMENSIONS)
     for dim in DIMENSIONS:
-        groups += await _dimension(conn, q, dim, *affected[dim])
+        groups += _dimension(q, dim, on_roll.get(dim, {}), *affected[dim])
     return DisproportionalityReport(**meta(q), groups=groups)  # type: ignore[arg-type]

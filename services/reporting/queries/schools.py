@@ -140,17 +140,22 @@ def parent_report_summary(r: ReportStats, cells: dict[str, Count], t: int | None
 async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
     """Each school's rates, seclusion, injuries, timeliness, parent reports, flags, training."""
     t = q.threshold
-    schools = await schools_in_scope(conn, q)
+    # Peers: the whole trust's schools of each setting type, whatever the caller's scope.
+    peers_q = Query(**{**q.__dict__, "schools": None, "setting_type": None})
+    all_schools = await schools_in_scope(conn, peers_q)
+    schools = [
+        s
+        for s in all_schools
+        if (q.schools is None or s.urn in q.schools)
+        and (not q.setting_type or s.setting_type == q.setting_type)
+    ]
     counts = await incident_columns(conn, q)
     roll = rolls_by_school(await rolls(conn, q))
     reports = await parent_report_stats(conn, q)
     training = await training_coverage(conn, q, q.as_at)
-    # Peers: the whole trust's schools of each setting type, whatever the caller's scope.
-    peers_q = Query(**{**q.__dict__, "schools": None, "setting_type": None})
     whole = q.schools is None and q.setting_type is None
     peer_counts = counts if whole else await incident_columns(conn, peers_q)
     peer_roll = roll if whole else rolls_by_school(await rolls(conn, peers_q))
-    all_schools = await schools_in_scope(conn, peers_q)
     type_of = {s.urn: s.setting_type for s in all_schools}
     peer: dict[str, list[int]] = {}
     for urn, setting in type_of.items():
