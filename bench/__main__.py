@@ -51,6 +51,9 @@ PATHS = (
     "disproportionality?term=autumn",
     "schools?from_date=2026-09-10&to_date=2026-11-20",
     "summary?from_date=2026-09-10&to_date=2026-11-20&setting_type=special",
+    # Distinct pupils from every day's facts: a ragged range, and a year by week.
+    "disproportionality?from_date=2026-09-10&to_date=2026-11-20",
+    "trends?metric=pupils&interval=week",
 )
 FILL = """
 INSERT INTO school (trust_id, urn, name, setting_type, timezone)
