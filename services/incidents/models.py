@@ -69,6 +69,11 @@ staff = sa.Table(
     sa.Column("role", sa.String(100)),
     sa.Column("email", sa.String(254)),
     sa.Column("phone", sa.String(40)),
+    # May use restrictive interventions, so must be trained; who they are alerted as
+    # ("dsl,head": sorted, comma-separated). Stored so that a change to either alone is a
+    # change, sent on to notifications and reporting.
+    sa.Column("requires_training", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("escalation_roles", sa.String(40), nullable=False, server_default=""),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -220,13 +221,23 @@ async def upsert_staff(
     role: str | None = None,
     email: str | None = None,
     phone: str | None = None,
+    requires_training: bool = True,
+    escalation_roles: Iterable[str] = (),
 ) -> bool:
     """A member of staff of a school, keyed by the school's reference; True when changed."""
     return await upsert(
         conn,
         m.staff,
         {"trust_id": trust_id, "school_urn": school_urn, "staff_ref": staff_ref},
-        {"name": name, "role": role, "email": email, "phone": phone, "updated_at": clock.now()},
+        {
+            "name": name,
+            "role": role,
+            "email": email,
+            "phone": phone,
+            "requires_training": requires_training,
+            "escalation_roles": ",".join(sorted(set(escalation_roles))),
+            "updated_at": clock.now(),
+        },
     )
 
 

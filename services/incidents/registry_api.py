@@ -200,11 +200,11 @@ async def put_staff(
         trainings.append((t, codes))
     _raise(problems, "member of staff")
     trust_id = principal.trust_id
-    fields = body.model_dump(exclude={"training", "escalation_roles", "requires_training"})
+    fields = body.model_dump(exclude={"training"})
     changed = await registry.upsert_staff(
         conn, clock, trust_id, school_urn=urn, staff_ref=staff_ref, **fields
     )
-    if changed or body.escalation_roles:
+    if changed:
         await _event(
             conn,
             clock,

@@ -126,6 +126,8 @@ class StaffOut(BaseModel):
     role: str | None
     email: str | None
     phone: str | None
+    requires_training: bool
+    escalation_roles: list[str]
     training: list[dict[str, Any]]
 
 

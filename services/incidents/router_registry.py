@@ -186,6 +186,8 @@ async def _staff(conn: Any, principal: Principal, urn: str, ref: str) -> StaffOu
         role=row.role,
         email=row.email,
         phone=row.phone,
+        requires_training=row.requires_training,
+        escalation_roles=[r for r in row.escalation_roles.split(",") if r],
         training=training,
     )
 

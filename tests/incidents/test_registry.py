@@ -188,6 +188,29 @@ async def test_staff_who_never_intervene_need_no_training(clients, token, seeded
     assert bad.json()["errors"][0]["pointer"] == "/requires_training"
 
 
+async def test_a_change_to_training_need_or_escalation_alone_is_sent_on(
+    clients, token, seeded
+) -> None:
+    """Whether staff need training, and who is alerted, are kept: changing either alone
+    sends staff.updated (reporting's coverage and notifications' escalation follow); the
+    same body again sends nothing."""
+    mis = auth(token("mis_client"))
+    url = "/v1/schools/100001/staff/STF-1960"
+    body = {"name": "Ms Cy Dee", "escalation_roles": ["head", "dsl"]}
+    for change in ({}, {}, {"requires_training": False}, {"escalation_roles": []}):
+        body = {**body, **change}
+        r = await clients["incidents"].put(url, json=body, headers=mis)
+        assert r.status_code == 200, r.text
+    sent = await outbox_payloads(seeded["incidents"], "staff.updated.v1", "STF-1960")
+    assert [(p["requires_training"], p["escalation_roles"]) for p in sent] == [
+        (True, ["head", "dsl"]),
+        (False, ["head", "dsl"]),
+        (False, []),
+    ]
+    got = (await clients["incidents"].get(url, headers=auth(token("school_lead")))).json()
+    assert (got["requires_training"], got["escalation_roles"]) == (False, [])
+
+
 async def test_roll_counts_checked(clients, token, seeded) -> None:
     mis = auth(token("mis_client"))
     body = {
