@@ -1,9 +1,8 @@
 """The rollups the reports read, kept exact whatever order events arrive in.
 
 Each counted incident (significant, not voided) contributes one share to ``incident_day``,
-``incident_month``, ``report_day``, ``report_minutes`` (and ``report_minutes_week``),
-``pupil_year`` and ``pupil_month``,
-computed from the base tables alone
+``incident_month``, ``report_day``, ``report_minutes``, ``report_minutes_week``,
+``pupil_year`` and ``pupil_month``, computed from the base tables alone
 (:func:`contribution`). A projection that changes anything an incident's share depends on
 (its facts, flags, review, parent reports, or its staff's training) wraps the change in
 :func:`touching`, which takes the old share away and adds the new one. So the rollups
