@@ -218,6 +218,15 @@ def render(name: str, variables: dict[str, Any], overrides: Overrides = None) ->
     return _env.get_template(name).render(**variables)
 
 
+def template_language(name: str) -> tuple[str, str | None]:
+    """A stored template's name without its language, and the language (None: the
+    English original): ``parent_report.cy.txt.j2`` is (``parent_report.txt.j2``, ``cy``)."""
+    parts = name.split(".")
+    if len(parts) == 4:
+        return ".".join((parts[0], *parts[2:])), parts[1]
+    return name, None
+
+
 def _compile(name: str, source: str) -> Template:
     env = _html_env if name.endswith(".html.j2") else _env
     return env.from_string(source)

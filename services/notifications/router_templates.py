@@ -21,7 +21,15 @@ router = APIRouter(prefix="/v1", tags=["templates and read confirmations"])
 Lead = Annotated[Principal, Depends(require_roles("school_lead", "trust_lead"))]
 TrustLead = Annotated[Principal, Depends(require_roles("trust_lead"))]
 Name = Annotated[
-    str, Path(pattern=r"^parent_report\.(txt|html|sms)\.j2$", examples=["parent_report.html.j2"])
+    str,
+    Path(
+        pattern=r"^parent_report(\.[a-z]{2,3})?\.(txt|html|sms)\.j2$",
+        examples=["parent_report.html.j2", "parent_report.cy.txt.j2"],
+        description=(
+            "parent_report.{txt,html,sms}.j2, or with a language between"
+            " (parent_report.cy.txt.j2): used for parents whose contact asks for it"
+        ),
+    ),
 ]
 SAMPLE: dict[str, Any] = {
     "contact_name": "Sam Parent",

@@ -123,8 +123,28 @@ async def _address(conn: AsyncConnection, report: sa.Row, row: sa.Row) -> tuple[
     return (staff.email if row.channel == "email" else staff.mobile), staff.name
 
 
-async def _templates(conn: AsyncConnection, report: sa.Row) -> dict[str, str]:
-    """The trust's templates with the school's adaptations over them."""
+async def _language(conn: AsyncConnection, row: sa.Row) -> str | None:
+    """The language a parent contact asked for (its primary subtag), None for English or
+    anyone else."""
+    if row.recipient_kind != "parent":
+        return None
+    c = m.contact
+    language = await conn.scalar(
+        sa.select(c.c.language).where(
+            (c.c.trust_id == row.trust_id) & (c.c.contact_id == row.recipient_ref)
+        )
+    )
+    primary = str(language or "en").split("-")[0].lower()
+    return None if primary == "en" else primary
+
+
+async def _templates(
+    conn: AsyncConnection, report: sa.Row, language: str | None = None
+) -> dict[str, str]:
+    """The trust's templates with the school's adaptations over them; for a parent who asked
+    for another language, that language's versions (``parent_report.cy.txt.j2``: the
+    trust's, then the school's) over those. What has no version in their language stays
+    as it is."""
     t = m.report_template
     rows = (
         await conn.execute(
@@ -133,8 +153,14 @@ async def _templates(conn: AsyncConnection, report: sa.Row) -> dict[str, str]:
             )
         )
     ).all()
-    ordered = sorted(rows, key=lambda r: r.school_urn != "*")  # the school's last, so it wins
-    return {r.name: r.source for r in ordered}
+    out: dict[str, str] = {}
+    # English first, the chosen language last; within each, the school's after the trust's.
+    for lang in (None, language) if language else (None,):
+        for r in sorted(rows, key=lambda r: r.school_urn != "*"):
+            base, found = rendering.template_language(r.name)
+            if found == lang:
+                out[base] = r.source
+    return out
 
 
 async def dispatch(
@@ -157,7 +183,7 @@ async def dispatch(
         report = await ledger.load(conn, trust_id, row.report_id)
         assert report is not None
         to, name = await _address(conn, report, row)
-        overrides = await _templates(conn, report)
+        overrides = await _templates(conn, report, await _language(conn, row))
     at = ctx.clock.now()
     variables = rendering.message_variables(report, row, name)
     if row.purpose in ("report", "update") and row.recipient_kind == "parent":

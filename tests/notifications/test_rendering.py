@@ -6,6 +6,7 @@ import email
 from datetime import datetime
 from email import policy
 
+from services.notifications.models import contact as contact_table
 from tests.notifications.conftest import SCHOOL, add_people, consume, incident_event, messages
 from tests.notifications.test_escalation import local
 from tests.support.fixtures import auth
@@ -137,3 +138,54 @@ async def test_fields_a_newer_producer_adds_are_read_not_fatal(notif, provider, 
     [(_, _, raw)] = [x for x in box.messages if "parent@" in x[1][0]]
     text = email.message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
     assert "Injuries: A graze to the left knee; first aid given." in text
+
+
+async def test_a_parent_who_asked_for_another_language_gets_that_version(
+    notif, provider, clock, smtp, clients, token
+):
+    """A trust's Welsh text template reaches a parent whose contact asks for Welsh (cy-GB),
+    over the school's English adaptation; what has no Welsh version (the HTML part) stays
+    as it is; the same parent back on English gets the school's adaptation."""
+    box, _ = smtp
+    c = clients["notifications"]
+    tl, sl = auth(token("trust_lead")), auth(token("school_lead", schools=[SCHOOL]))
+    welsh = "Annwyl {{ contact_name }}, digwyddiad yn {{ school_name }}."
+    r = await c.put(
+        "/v1/trusts/TR00001/templates/parent_report.cy.txt.j2", json={"source": welsh}, headers=tl
+    )
+    assert r.status_code == 200, r.text
+    r = await c.put(
+        f"/v1/schools/{SCHOOL}/templates/parent_report.txt.j2",
+        json={"source": "Dear {{ contact_name }}, adapted."},
+        headers=sl,
+    )
+    assert r.status_code == 200, r.text
+    bad = await c.put(
+        "/v1/trusts/TR00001/templates/parent_report.cymraeg.txt.j2",
+        json={"source": "x"},
+        headers=tl,
+    )
+    assert bad.status_code == 422
+    clock.set(local("2026-11-27", 10))
+    await add_people(notif)
+    async with notif.db.transaction() as conn:
+        await conn.execute(
+            contact_table.update()
+            .where(contact_table.c.contact_id == "c1")
+            .values(language="cy-GB")
+        )
+    await consume(notif, provider, incident_event(local("2026-11-27", 10)))
+    [(_, _, raw)] = [x for x in box.messages if "parent@" in x[1][0]]
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert msg.get_body(("plain",)).get_content().startswith("Annwyl Jo Smith, digwyddiad yn")
+    assert "Jo Smith" in msg.get_body(("html",)).get_content()  # the trust's English HTML
+    async with notif.db.transaction() as conn:
+        await conn.execute(
+            contact_table.update().where(contact_table.c.contact_id == "c1").values(language="en")
+        )
+    box.messages.clear()
+    clock.set(local("2026-11-27", 11))
+    await consume(notif, provider, incident_event(local("2026-11-27", 11)))
+    [(_, _, raw)] = [x for x in box.messages if "parent@" in x[1][0]]
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert msg.get_body(("plain",)).get_content().startswith("Dear Jo Smith, adapted.")
