@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -227,6 +228,25 @@ def _add_problem_schema(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+async def _enqueue_pool(url: str) -> Any:
+    """An arq pool for a served app's jobs, or None (logged) when Redis cannot be reached:
+    the app still serves, and the sweeper does what the jobs would have done."""
+    from arq.connections import create_pool
+
+    from shared.bus.arq_bus import redis_settings
+
+    settings = redis_settings(url)
+    settings.conn_retries = 1
+    try:
+        return await create_pool(settings)
+    except Exception as exc:
+        logging.getLogger("candour.web").warning(
+            "no Redis for enqueueing; the sweeper will pick work up",
+            extra={"error": type(exc).__name__},
+        )
+        return None
+
+
 def assemble_app(
     service: str,
     ctx: ServiceContext | None,
@@ -237,8 +257,13 @@ def assemble_app(
     routers: list[APIRouter],
     body_limit_overrides: dict[str, int] | None = None,
     revoked_clients: sa.Table | None = None,
+    enqueues: bool = False,
 ) -> FastAPI:
     """A service's app around its context; without one, it opens the configured database.
+
+    ``enqueues``: the service's routes enqueue arq jobs (``ctx.redis``); a served app with
+    ``CANDOUR_REDIS_URL`` set opens a pool for them (without Redis, the sweeper finds what
+    they would have woken).
 
     ``revoked_clients`` is the service's ``revoked_client`` table: tokens of a client in it
     are refused.
@@ -258,7 +283,14 @@ def assemble_app(
         # would otherwise walk all of it, tens of milliseconds in the middle of a request.
         gc.collect()
         gc.freeze()
+        pool = None
+        if owned and enqueues and context.redis is None and context.settings.redis_url:
+            pool = await _enqueue_pool(context.settings.redis_url)
+            context.redis = pool
         yield
+        if pool is not None:
+            context.redis = None
+            await pool.aclose()
         if limiter is not None:
             await limiter.aclose()
         if owned:

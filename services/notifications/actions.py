@@ -1,7 +1,8 @@
 """Staff decisions on parent reports: release, approve, withhold, contact recorded, resend.
 
 Each runs in the caller's transaction on a report the repository already scoped; messages
-go out on the next sweep (or arq wake-up), never from the request itself.
+go out from an arq wake-up enqueued once the decision is committed (or the sweeper's next
+pass, without Redis), never from the request itself.
 """
 
 from __future__ import annotations

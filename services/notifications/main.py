@@ -39,4 +39,7 @@ def create_app(ctx: ServiceContext | None = None, settings: Settings | None = No
             feed_router(SERVICE, models.outbox),
         ],
         revoked_clients=models.revoked_client,
+        # Decisions and delivery receipts wake a report's steps at once (arq), not at the
+        # sweeper's next pass.
+        enqueues=True,
     )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from services.notifications import actions
+from services.notifications import actions, escalation
 from services.notifications import repository as repo
 from services.notifications.router import views
 from services.notifications.schemas import (
@@ -18,7 +18,7 @@ from services.notifications.schemas import (
 )
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal
-from shared.db.session import SessionDep
+from shared.db.session import SessionDep, after_commit
 from shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/parent-reports", tags=["parent report decisions"])
@@ -34,6 +34,13 @@ def _now(request: Request):  # type: ignore[no-untyped-def]
     return request.app.state.ctx.clock.now()
 
 
+def _wake(request: Request, trust_id: str, report_id: str) -> None:
+    """Once the decision is committed, wake the report's due steps at once through arq;
+    without Redis the sweeper finds them."""
+    ctx = request.app.state.ctx
+    after_commit(request, lambda: escalation.schedule_report(ctx, trust_id, report_id))
+
+
 @router.post(
     "/{report_id}/release",
     response_model=ParentReportView,
@@ -41,11 +48,15 @@ def _now(request: Request):  # type: ignore[no-untyped-def]
     operation_id="release_parent_report",
 )
 async def release(
-    request: Request, conn: SessionDep, principal: Dsl, report_id: str
+    request: Request,
+    conn: SessionDep,
+    principal: Dsl,
+    report_id: str,
 ) -> ParentReportView:
-    """The DSL releases a report from safeguarding hold; it is sent on the next sweep."""
+    """The DSL releases a report from safeguarding hold; sending starts at once."""
     report = await repo.get_report(conn, principal, report_id)
     report = await actions.release(conn, report, principal, _now(request), "safeguarding")
+    _wake(request, principal.trust_id, report_id)
     return (await views(conn, principal.trust_id, [report]))[0]
 
 
@@ -56,11 +67,16 @@ async def release(
     operation_id="approve_parent_report",
 )
 async def approve(
-    request: Request, conn: SessionDep, principal: Lead, report_id: str
+    request: Request,
+    conn: SessionDep,
+    principal: Lead,
+    report_id: str,
 ) -> ParentReportView:
-    """A school lead approves a report (schools in approve_first mode)."""
+    """A school lead approves a report (schools in approve_first mode); sending starts at
+    once."""
     report = await repo.get_report(conn, principal, report_id)
     report = await actions.release(conn, report, principal, _now(request), "approval")
+    _wake(request, principal.trust_id, report_id)
     return (await views(conn, principal.trust_id, [report]))[0]
 
 
@@ -137,8 +153,14 @@ async def local_authority(
     responses=ERRORS,
     operation_id="resend_parent_report",
 )
-async def resend(request: Request, conn: SessionDep, principal: Lead, report_id: str) -> ResendView:
-    """Send the written report again, as a new step (sent on the next sweep)."""
+async def resend(
+    request: Request,
+    conn: SessionDep,
+    principal: Lead,
+    report_id: str,
+) -> ResendView:
+    """Send the written report again, as a new step, at once."""
     report = await repo.get_report(conn, principal, report_id)
     step = await actions.resend(conn, report, principal, _now(request))
+    _wake(request, principal.trust_id, report_id)
     return ResendView(report_id=report_id, step=step)

@@ -13,6 +13,7 @@ from shared.bus.arq_bus import redis_settings
 from shared.bus.subscriptions import queue_name
 from tests.notifications.conftest import (
     BOUNCE,
+    SCHOOL,
     add_people,
     consume,
     incident_event,
@@ -20,6 +21,7 @@ from tests.notifications.conftest import (
     steps,
 )
 from tests.notifications.test_escalation import local
+from tests.support.fixtures import auth
 
 pytestmark = [
     pytest.mark.redis,
@@ -144,3 +146,51 @@ async def test_events_through_redis_to_a_burst_worker_once_per_parent(
     assert len(await messages(notif, channel="sms")) == 1
     plan = await steps(notif)
     assert plan["initial"].status == "done" and plan["alert_dsl"].status == "skipped"
+
+
+async def test_a_decision_wakes_its_report_at_once_not_at_the_next_sweep(
+    notif, provider, clock, redis, clients, token
+):
+    """A resend (like a release or an approval) enqueues the report's due steps as arq
+    wake-ups once the decision is committed: a worker sends it now."""
+    clock.set(local("2026-11-27", 10))
+    await add_people(notif)
+    await consume(notif, provider, incident_event(local("2026-11-27", 10)))
+    [report_id] = {m.report_id for m in await messages(notif, recipient_kind="parent")}
+    notif.redis = redis
+    await redis.flushdb()
+    clock.set(local("2026-11-27", 12))
+    r = await clients["notifications"].post(
+        f"/v1/parent-reports/{report_id}/resend",
+        headers=auth(token("school_lead", schools=[SCHOOL])),
+    )
+    assert r.status_code == 202, r.text
+    step = r.json()["step"]
+    jobs = await redis.queued_jobs(queue_name=queue_name("notifications"))
+    assert [j.function for j in jobs if f":{report_id}:{step}:" in j.job_id] == [
+        escalation.WAKE_JOB
+    ]
+    notif.redis = None
+    worker = build_worker(notif, burst=True, provider=provider)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    assert {m.recipient_ref for m in await messages(notif, step=step)} >= {"c1"}
+
+
+async def test_a_served_notifications_app_opens_its_enqueue_pool(settings, tmp_path):
+    """Served with CANDOUR_REDIS_URL, the app enqueues through its own arq pool (closed at
+    shutdown); with Redis unreachable it still starts, and the sweeper does the work."""
+    from services.notifications.main import create_app
+
+    app = create_app(settings=settings)
+    async with app.router.lifespan_context(app):
+        ctx = app.state.ctx
+        assert ctx.redis is not None and await ctx.redis.ping()
+        assert (await ctx.readiness())["redis"] == "ok"
+    assert app.state.ctx.redis is None
+    down = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    app = create_app(settings=down)
+    async with app.router.lifespan_context(app):
+        assert app.state.ctx.redis is None
