@@ -20,6 +20,11 @@ def year_label(start_year: int) -> str:
     return f"{start_year}/{(start_year + 1) % 100:02d}"
 
 
+# The dates reports can be asked about: wide enough for any record, narrow enough that a
+# period, the one before it and its intervals stay real dates.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
 def parse_academic_year(text: str) -> int:
     """``2026/27``, ``2026-27`` or ``2026`` -> 2026; ValueError otherwise."""
     head, sep, tail = text.replace("-", "/").partition("/")
@@ -28,7 +33,19 @@ def parse_academic_year(text: str) -> int:
     start = int(head)
     if sep and tail != f"{(start + 1) % 100:02d}":
         raise ValueError("the second year must follow the first, e.g. 2026/27")
+    if not EARLIEST.year <= start < LATEST.year:
+        raise ValueError(
+            f"from {EARLIEST.year}/{EARLIEST.year % 100 + 1:02d} to "
+            f"{LATEST.year - 1}/{LATEST.year % 100:02d}"
+        )
     return start
+
+
+def date_problem(value: date | None) -> str | None:
+    """Why a date cannot be reported on (None: it can)."""
+    if value is not None and not EARLIEST <= value <= LATEST:
+        return f"between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
+    return None
 
 
 def term_bounds(

@@ -71,6 +71,17 @@ async def test_scope_roles_and_filters(clients, token, embedded):
     assert bad.headers["content-type"] == "application/problem+json"
     pointers = {e["pointer"] for e in bad.json()["errors"]}
     assert {"#/query/academic_year", "#/query/from_date"} <= pointers
+    # Dates no report can cover are refused by name, on every report, never a 500.
+    for area in ("summary", "schools", "disproportionality", "outliers", "trends", "audit"):
+        for query, field in (
+            ("to_date=9999-12-31", "to_date"),
+            ("from_date=0001-01-01&to_date=2026-01-01", "from_date"),
+            ("academic_year=9999", "academic_year"),
+            ("academic_year=0001", "academic_year"),
+        ):
+            far = await rep.get(f"/v1/trusts/TR00001/{area}?{query}", headers=lead)
+            assert far.status_code == 422, (area, query, far.text)
+            assert [e["pointer"] for e in far.json()["errors"]] == [f"#/query/{field}"]
     term = await rep.get(
         "/v1/trusts/TR00001/summary?academic_year=2025/26&term=spring", headers=lead
     )

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
 
-from services.reporting.periods import parse_academic_year
+from services.reporting.periods import date_problem, parse_academic_year
 from services.reporting.queries.base import Ask, build_query
 from services.reporting.queries.base import Query as ReportQuery
 from shared.auth.dependencies import require_roles, require_trust
@@ -50,6 +50,10 @@ def filters(
             year = parse_academic_year(academic_year)
         except ValueError as exc:
             problems.append({"pointer": "#/query/academic_year", "detail": str(exc)})
+    for name, value in (("from_date", from_date), ("to_date", to_date)):
+        why = date_problem(value)
+        if why:
+            problems.append({"pointer": f"#/query/{name}", "detail": why})
     if from_date and to_date and from_date > to_date:
         problems.append({"pointer": "#/query/from_date", "detail": "after to_date"})
     if (from_date or to_date) and (academic_year or term):
