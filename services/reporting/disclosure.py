@@ -57,6 +57,56 @@ def suppress_group(
     return cells, total_cell
 
 
+def hidden_types(
+    counts: dict[str, int], type_of: dict[str, str], shown: list[str], threshold: int | None
+) -> set[str]:
+    """Setting types whose rate may not be published beside per-school counts: a type's
+    rate times its (published) roll gives back its total, and the total less the schools'
+    shown counts would give back a withheld one. So a type is withheld when any of its
+    schools is withheld, in the trust-wide column or in the caller's (``shown``), or when
+    its own total is small (a caller seeing one school would learn its peers' sum)."""
+    if threshold is None:
+        return set()
+    every = sorted(type_of)
+    out: set[str] = set()
+    for urns in (every, shown):
+        cells = suppress_column([counts.get(u, 0) for u in urns], threshold)
+        out |= {type_of[u] for u, c in zip(urns, cells, strict=True) if c.suppressed}
+    totals: dict[str, int] = {}
+    for urn, kind in type_of.items():
+        totals[kind] = totals.get(kind, 0) + counts.get(urn, 0)
+    return out | {kind for kind, n in totals.items() if is_small(n, threshold)}
+
+
+def suppress_parts(
+    cells: list[Count], values: list[int], total: Count, threshold: int | None
+) -> tuple[list[Count], Count]:
+    """Cells already suppressed (by column) that are parts of a shown row total, with an
+    unshown remainder (``total`` less their sum, e.g. reports still pending): more parts
+    are withheld, smallest first, until what is withheld (with the remainder) sums to
+    more than the threshold over at least two cells; else the total too."""
+    if threshold is None or total.suppressed or not any(c.suppressed for c in cells):
+        return cells, total
+    assert total.count is not None
+    hidden = {i for i, c in enumerate(cells) if c.suppressed}
+    rest = max(0, total.count - sum(values))
+
+    def enough() -> bool:
+        withheld = sum(values[i] for i in hidden) + rest
+        return withheld > threshold and len(hidden) + (1 if rest else 0) >= 2
+
+    order = sorted(
+        (i for i in range(len(cells)) if i not in hidden and values[i] > 0), key=lambda i: values[i]
+    )
+    while not enough():
+        if not order:
+            return cells, Count(count=None, suppressed=True)
+        hidden.add(order.pop(0))
+    return [
+        Count(count=None, suppressed=True) if i in hidden else c for i, c in enumerate(cells)
+    ], total
+
+
 def suppress_one(value: int, threshold: int | None) -> Count:
     """A lone count."""
     if threshold is not None and is_small(value, threshold):

@@ -8,7 +8,7 @@ from typing import Any
 
 from services.reporting.disclosure import suppress_group
 from services.reporting.projections import make_consumer
-from tests.reporting.builders import envelope, roll
+from tests.reporting.builders import envelope, incident, report_event, roll
 from tests.support.fixtures import auth
 
 AREAS = ("summary", "schools", "disproportionality", "outliers", "training", "audit")
@@ -201,3 +201,87 @@ def test_secondary_suppression_hides_enough() -> None:
     assert total is not None and total.suppressed and cells[0].suppressed
     cells, total = suppress_group([2, 2, 30], 34, 4)  # two small cells sum to 4: hide more
     assert [c.suppressed for c in cells] == [True, True, True]
+
+
+async def test_peer_rates_and_report_parts_give_no_withheld_count_back(
+    contexts, clients, token
+) -> None:
+    """Primary 100001 has 3 incidents; the column's second withheld school is secondary
+    100003 (10). A type's rate with its published rolls gives back the type's total, so
+    both types' rates, expected counts and limits are withheld. 100002's 2 missed reports
+    are withheld with another part of its row: reports = met + missed + withheld cannot
+    give them back. Everything a governor receives is then solved for the hidden cells."""
+    consume = make_consumer(contexts["reporting"])
+    plan = {
+        "100001": ("primary", 3, 300),
+        "100002": ("primary", 40, 500),
+        "100003": ("secondary", 10, 900),
+        "100004": ("secondary", 30, 800),
+    }
+    events = []
+    for urn, (setting, n, on_roll) in plan.items():
+        events.append(
+            envelope("roll.updated.v1", roll(school=urn, total=on_roll), school=urn, subject=urn)
+        )
+        for k in range(n):
+            iid = f"i-{urn}-{k}"
+            events.append(
+                envelope(
+                    "incident.submitted.v1",
+                    incident(iid, school=urn, setting=setting, pupil=f"p-{urn}-{k}"),
+                    school=urn,
+                    subject=iid,
+                )
+            )
+            if urn == "100002":
+                standard = "missed" if k < 2 else "met"
+                events.append(
+                    envelope(
+                        "parent_report.completed.v1",
+                        report_event("completed", f"r-{k}", iid, standard=standard),
+                        school=urn,
+                        producer="notifications",
+                        subject=f"r-{k}",
+                    )
+                )
+    for e in events:
+        assert await consume(e)
+    rep, h = clients["reporting"], auth(token("governor"))
+    schools = (await rep.get("/v1/trusts/TR00001/schools", headers=h)).json()["schools"]
+    funnels = (await rep.get("/v1/trusts/TR00001/outliers", headers=h)).json()["funnels"]
+    summary = (await rep.get("/v1/trusts/TR00001/summary", headers=h)).json()
+    row = {x["school_urn"]: x for x in schools}
+    assert row["100001"]["incidents"]["suppressed"] and row["100003"]["incidents"]["suppressed"]
+    assert all(x["peer_rate"]["suppressed"] for x in schools)
+    incident_funnels = [f for f in funnels if f["metric"] == "incidents"]
+    assert all(f["target_rate"] is None and f["lower_99_8"] is None for f in incident_funnels)
+    assert {f["school_urn"] for f in incident_funnels if f["position_99_8"]} == set(plan)
+    pr = row["100002"]["parent_reports"]
+    assert pr["missed"]["suppressed"]
+    assert pr["met"]["suppressed"] or pr["withheld"]["suppressed"] or pr["reports"]["suppressed"]
+
+    known: dict[str, int] = {}
+    hidden: set[str] = set()
+    equations: list[tuple[dict[str, int], int]] = []
+
+    def cell(name: str, c: dict[str, Any]) -> str:
+        if c["suppressed"]:
+            hidden.add(name)
+        else:
+            known[name] = c["count"]
+        return name
+
+    total = cell("total", summary["incidents"]["total"])
+    equations.append(({cell(u, row[u]["incidents"]): 1 for u in plan} | {total: -1}, 0))
+    for kind in ("primary", "secondary"):
+        members = [u for u in plan if plan[u][0] == kind]
+        rate = next(row[u]["peer_rate"]["value"] for u in members)
+        rolls_ = [row[u]["roll"]["count"] for u in members]
+        if rate is not None and None not in rolls_:
+            equations.append(({u: 1 for u in members}, round(rate * sum(rolls_) / 100)))
+    for u in plan:
+        p = row[u]["parent_reports"]
+        parts = [cell(f"{u}.{k}", p[k]) for k in ("met", "missed", "withheld")]
+        equations.append(({x: 1 for x in parts} | {cell(f"{u}.reports", p["reports"]): -1}, 0))
+    assert hidden >= {"100001", "100003", "100002.missed"}
+    assert determined(equations, known) & hidden == set()

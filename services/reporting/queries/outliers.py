@@ -12,7 +12,9 @@ Signals, each stated with its rule:
   around the same weeks of the previous period (at least 1; a school with no records
   then has no baseline).
 Positions and signals are categories, not counts: governors see them even where the
-count itself is withheld (an under-reporting school is what they most need to see).
+count itself is withheld (an under-reporting school is what they most need to see). The
+type's rate, the expected count and the limits are withheld wherever the type's total,
+less the schools shown, would give back a withheld count.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import statistics as st
-from services.reporting.disclosure import small, stat, suppress_column
+from services.reporting.disclosure import hidden_types, stat, suppress_column
 from services.reporting.queries.base import Query, r, report_cond, rolls, schools_in_scope
 from services.reporting.queries.schools import incident_columns
 from services.reporting.queries.summary import like_for_like, meta, rolls_by_school
@@ -61,16 +63,19 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
     roll_cells = suppress_column([roll.get(u, 0) for u in urns], t)
     funnels: list[FunnelRow] = []
     signals: list[Signal] = []
+    type_of = {s.urn: s.setting_type for s in everyone}
     for metric in METRICS:
         observed = [counts.get(u, {}).get(metric, 0) for u in urns]
         cells = suppress_column(observed, t)
+        veiled = hidden_types(
+            {u: counts.get(u, {}).get(metric, 0) for u in type_of}, type_of, urns, t
+        )
         for i, s in enumerate(mine):
             peers = by_type[s.setting_type]
             n_roll = roll.get(s.urn, 0)
             target = peers[metric] / peers["roll"] if peers["roll"] else None
-            if small(peers[metric], t):
-                # The type's rate times its roll would give back a small count.
-                target = None
+            # The type's rate times its roll would give back its total.
+            shown = s.setting_type not in veiled
             row = FunnelRow(
                 school_urn=s.urn,
                 name=s.name,
@@ -80,7 +85,7 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
                 observed=cells[i],
                 expected=None,
                 rate=stat(st.rate_per_100(observed[i], n_roll), cells[i], roll_cells[i]),
-                target_rate=round(100 * target, 4) if target is not None else None,
+                target_rate=round(100 * target, 4) if target is not None and shown else None,
                 lower_95=None,
                 upper_95=None,
                 lower_99_8=None,
@@ -90,12 +95,15 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
             )
             if target is not None and n_roll:
                 fun = st.funnel(target * n_roll)
-                row.expected = round(fun.expected, 3)
-                # Limits as rates: they are not counts of anything (and hold none back).
-                row.lower_95, row.upper_95 = (round(100 * x / n_roll, 4) for x in fun.limits["95"])
-                row.lower_99_8, row.upper_99_8 = (
-                    round(100 * x / n_roll, 4) for x in fun.limits["99.8"]
-                )
+                if shown:
+                    row.expected = round(fun.expected, 3)
+                    # Limits as rates (they would give back the type's rate: withheld with it).
+                    row.lower_95, row.upper_95 = (
+                        round(100 * x / n_roll, 4) for x in fun.limits["95"]
+                    )
+                    row.lower_99_8, row.upper_99_8 = (
+                        round(100 * x / n_roll, 4) for x in fun.limits["99.8"]
+                    )
                 row.position_95 = fun.position(observed[i], "95")
                 row.position_99_8 = fun.position(observed[i], "99.8")
                 if row.position_99_8 != "within":

@@ -11,7 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting import statistics as st
-from services.reporting.disclosure import HIDDEN, Count, share_of, small, stat, suppress_column
+from services.reporting.disclosure import (
+    HIDDEN,
+    Count,
+    hidden_types,
+    share_of,
+    small,
+    stat,
+    suppress_column,
+    suppress_parts,
+)
 from services.reporting.queries import delivery
 from services.reporting.queries.base import (
     Query,
@@ -175,6 +184,23 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
         for k in ("reports", "met", "missed", "withheld")
     }
     pr_cells = {k: column(v) for k, v in pr_raw.items()}
+    # Met, missed and withheld are parts of a school's reports: none withheld may be the
+    # only unknown in its row.
+    parts = ("met", "missed", "withheld")
+    for i in range(len(urns)):
+        cells, pr_cells["reports"][i] = suppress_parts(
+            [pr_cells[k][i] for k in parts],
+            [pr_raw[k][i] for k in parts],
+            pr_cells["reports"][i],
+            t,
+        )
+        for k, c in zip(parts, cells, strict=True):
+            pr_cells[k][i] = c
+    # A type's rate with its published roll gives back its total: withheld wherever that
+    # total, less the shown schools, would give back a withheld school.
+    veiled = hidden_types(
+        {u: peer_counts.get(u, {}).get("incidents", 0) for u in type_of}, type_of, urns, t
+    )
     rows = []
     for i, s in enumerate(schools):
         n = counts.get(s.urn, {})
@@ -192,7 +218,9 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
                     cols["incidents"][i],
                     roll_cells[i],
                 ),
-                peer_rate=HIDDEN if small(peer_n, t) else stat(st.rate_per_100(peer_n, peer_r)),
+                peer_rate=HIDDEN
+                if small(peer_n, t) or s.setting_type in veiled
+                else stat(st.rate_per_100(peer_n, peer_r)),
                 seclusion=cols["seclusion"][i],
                 seclusion_share=_share(
                     n.get("seclusion", 0),
