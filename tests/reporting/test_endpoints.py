@@ -92,6 +92,12 @@ async def test_scope_roles_and_filters(clients, token, embedded):
         "kind": "term",
     }
     assert term.json()["incidents"]["total"]["count"] == 0
+    # A period not begun yet compares with none of the one before (not its first day).
+    ahead = (
+        await rep.get("/v1/trusts/TR00001/summary?academic_year=2026/27&term=spring", headers=lead)
+    ).json()["previous"]
+    assert ahead["incidents"]["count"] == 0 and ahead["change"]["count"] == 0
+    assert ahead["period"]["to_date"] < ahead["period"]["from_date"] == "2026-09-01"
     special = await rep.get("/v1/trusts/TR00001/summary?setting_type=special", headers=lead)
     assert [s["school_urn"] for s in special.json()["schools"]] == ["100003"]
     weeks = await rep.get(

@@ -12,6 +12,7 @@ from services.reporting import statistics as st
 from services.reporting.disclosure import (
     Count,
     share_of,
+    small,
     stat,
     suppress_group,
     suppress_one,
@@ -59,7 +60,8 @@ def like_for_like(q: Query) -> Period:
     term in progress is compared with the same weeks before)."""
     prev = q.period.previous(q.term_dates)
     elapsed = (q.as_at - q.period.from_date).days
-    last = min(prev.to_date, prev.from_date + timedelta(days=max(elapsed, 0)))
+    # A period not yet begun has no days to compare: the same none of the one before.
+    last = min(prev.to_date, prev.from_date + timedelta(days=elapsed))
     return replace(prev, to_date=last)
 
 
@@ -117,7 +119,9 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
     prev = like_for_like(q)
     prev_count = await count_incidents(conn, q, prev.from_date, prev.to_date)
     prev_cell = suppress_one(prev_count, t)
-    hidden = prev_cell.suppressed or total_cell.suppressed
+    # A change of 1 to the threshold is withheld too: it reveals nothing the two counts do
+    # not, but no count in that band reaches a governor.
+    hidden = prev_cell.suppressed or total_cell.suppressed or small(abs(total - prev_count), t)
     change = Count(count=None, suppressed=True) if hidden else Count(count=total - prev_count)
     change_share = stat(
         round((total - prev_count) / prev_count, 4) if prev_count else None, prev_cell, total_cell
