@@ -10,9 +10,10 @@ messages, so it runs once however many wake-ups arrive.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications import ledger, sending
 from services.notifications import models as m
@@ -31,6 +32,35 @@ log = logging.getLogger("candour.notifications")
 WAKE_JOB = "notifications.wake"
 STALE_SUBMIT = timedelta(minutes=5)
 LEVELS = {"fallback": "fallback", "next_contact": "next_contact", "deadline": "deadline"}
+
+
+PARENT_STEPS = ("initial", "initial_sms", "fallback", "next_contact")
+
+
+async def _telling(conn: AsyncConnection, report: sa.Row, now: datetime) -> bool:
+    """A step to the parent is due or running, or a message to them is not yet handed to
+    the provider."""
+    s, msg = m.report_step, m.message
+    mine = (s.c.trust_id == report.trust_id) & (s.c.report_id == report.report_id)
+    step = await conn.scalar(
+        sa.select(sa.literal(1)).where(
+            mine
+            & s.c.step.in_(PARENT_STEPS)
+            & s.c.status.in_(("due", "running"))
+            & (s.c.due_at <= now)
+        )
+    )
+    if step:
+        return True
+    message = await conn.scalar(
+        sa.select(sa.literal(1)).where(
+            (msg.c.trust_id == report.trust_id)
+            & (msg.c.report_id == report.report_id)
+            & (msg.c.recipient_kind == "parent")
+            & msg.c.status.in_(("created", sending.SUBMITTING))
+        )
+    )
+    return bool(message)
 
 
 async def run_step(
@@ -65,6 +95,11 @@ async def run_step(
             outcome, made = "skipped", 0  # replanned on release
         elif kind in ("alert_dsl", "alert_trust") and report.verbal_at is not None:
             outcome, made = "skipped", 0  # staff have already spoken to the parent
+        elif kind in ("alert_dsl", "alert_trust") and await _telling(conn, report, now):
+            # The parent is being told this moment (a record entered late has every step
+            # due at once, and another worker may have the parent's): staff are alerted
+            # only if that fails, on a later pass.
+            outcome, made = "later", 0
         else:
             outcome, made = await act(conn, report, step, now)
         if outcome == "later":

@@ -153,3 +153,30 @@ async def test_recorded_the_next_day_the_parent_comes_first_and_it_is_missed_lat
     assert plan["initial"].status == "done"
     assert plan["deadline"].status == "skipped" and plan["alert_dsl"].status == "skipped"
     assert await messages(notif, recipient_kind="staff") == []
+
+
+async def test_staff_alerts_wait_while_the_parent_is_being_told(notif, provider, clock):
+    """A step to the parent that another worker holds (or a message to them not yet handed
+    over) holds the staff alerts back: a late record has every step due at once, and the
+    staff must not be alerted about a parent who is being told this moment."""
+
+    from services.notifications import escalation
+    from services.notifications import models as m
+
+    day = "2026-11-27"
+    clock.set(local(day, 10))
+    await add_people(notif, email=f"jo@{BOUNCE}")
+    await consume(notif, provider, incident_event(local(day, 10)))
+    s = m.report_step
+    async with notif.db.transaction() as conn:
+        await conn.execute(s.update().where(s.c.step == "fallback").values(status="running"))
+    clock.set(local(day, 16, 31))
+    await escalation.sweep(notif, provider)
+    assert await messages(notif, recipient_kind="staff") == []
+    assert (await steps(notif))["alert_dsl"].status == "due"
+    async with notif.db.transaction() as conn:
+        await conn.execute(s.update().where(s.c.step == "fallback").values(status="done"))
+    clock.set(local(day, 16, 32))
+    await escalation.sweep(notif, provider)
+    alerts = await messages(notif, step="alert_dsl")
+    assert {a.recipient_ref for a in alerts} == {"dsl:s-dsl", "head:s-head"}
