@@ -10,20 +10,34 @@ from fastapi import Request, Response
 from pydantic import BaseModel
 
 CSV = "text/csv"
-META = (
-    "trust_id",
-    "period",
-    "vocabulary_version",
-    "data_as_of",
-    "suppression_threshold",
-    "setting_type",
-    "school_urn",
-)
+META = ("trust_id", "period", "vocabulary_version", "data_as_of", "suppression_threshold")
+# The filters a report echoes: their own columns, apart from each row's school and type.
+FILTERS = ("setting_type", "school_urn")
 
 
 def wants_csv(request: Request) -> bool:
-    """Whether the caller asked for CSV."""
-    return CSV in request.headers.get("accept", "")
+    """Whether the caller prefers CSV to JSON (``Accept`` with its q-values: the higher
+    wins; on a tie, the more specific type; without ``Accept``, JSON)."""
+    best = {"csv": (0.0, 0), "json": (0.0, 0)}
+    for part in request.headers.get("accept", "").split(","):
+        kind, *params = (x.strip() for x in part.split(";"))
+        q = 1.0
+        for p in params:
+            name, _, value = p.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        kind = kind.lower()
+        for fmt, exact, family in (
+            ("csv", CSV, "text/*"),
+            ("json", "application/json", "application/*"),
+        ):
+            rank = 2 if kind == exact else 1 if kind == family else 0 if kind == "*/*" else -1
+            if rank >= 0 and q > 0:
+                best[fmt] = max(best[fmt], (q, rank))
+    return best["csv"] > best["json"]
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
@@ -47,20 +61,28 @@ def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
 
 
 def to_csv(report: BaseModel, rows_field: str | None) -> str:
-    """The report's table as CSV; each row repeats the period, vocabulary and freshness."""
+    """The report's table as CSV; each row repeats the period, vocabulary, freshness and
+    filters. ``rows_field`` names the list (or lists, comma-separated: each row then says
+    which in ``table``) whose entries are the rows; None: one row of every figure."""
     data = report.model_dump(mode="json")
     head: dict[str, Any] = {}
     for key in META:
         _flatten(data.get(key), key, head)
+    for key in FILTERS:
+        _flatten(data.get(key), f"filter.{key}", head)
     rows: list[dict[str, Any]] = []
     if rows_field:
-        for item in data.get(rows_field, []):
-            row = dict(head)
-            _flatten(item, "", row)
-            rows.append(row)
+        tables = rows_field.split(",")
+        for table in tables:
+            for item in data.get(table, []):
+                row = dict(head)
+                if len(tables) > 1:
+                    row["table"] = table
+                _flatten(item, "", row)
+                rows.append(row)
     else:
         row = dict(head)
-        _flatten({k: v for k, v in data.items() if k not in META}, "", row)
+        _flatten({k: v for k, v in data.items() if k not in (*META, *FILTERS)}, "", row)
         rows.append(row)
     columns: list[str] = []
     for row in rows or [head]:

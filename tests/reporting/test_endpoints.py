@@ -44,6 +44,27 @@ async def test_csv_on_request(clients, token, embedded):
     assert [row["school_urn"] for row in rows] == ["100001", "100002", "100003", "100004"]
     assert all(row["period.label"] == "2026/27" and row["data_as_of"] for row in rows)
     assert sum(int(row["incidents"]) for row in rows) == 12
+    # The filters echoed have their own columns, apart from each row's own school.
+    special = await clients["reporting"].get(
+        "/v1/trusts/TR00001/outliers?setting_type=special",
+        headers={**auth(token("trust_lead")), "Accept": "text/csv"},
+    )
+    rows = list(csv.DictReader(io.StringIO(special.text)))
+    assert rows and all(r["filter.setting_type"] == "special" for r in rows)
+    assert {r["setting_type"] for r in rows} == {"special"}
+    assert {r["table"] for r in rows} <= {"funnels", "signals"} and rows[0]["table"] == "funnels"
+    # Accept's q-values choose: the higher wins, JSON by default.
+    for accept, kind in (
+        ("text/csv;q=0.5, application/json", "application/json"),
+        ("application/json;q=0.5, text/csv", "text/csv"),
+        ("*/*", "application/json"),
+        ("text/*", "text/csv"),
+        ("text/csv;q=0", "application/json"),
+    ):
+        r = await clients["reporting"].get(
+            "/v1/trusts/TR00001/summary", headers={**auth(token("trust_lead")), "Accept": accept}
+        )
+        assert r.headers["content-type"].startswith(kind), accept
 
 
 async def test_scope_roles_and_filters(clients, token, embedded):

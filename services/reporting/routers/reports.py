@@ -87,7 +87,7 @@ AREAS: list[tuple[str, Report, type[BaseModel], str | None, bool, str]] = [
         "outliers",
         outliers,
         OutliersReport,
-        "funnels",
+        "funnels,signals",
         False,
         "Funnel-plot positions within each setting type, and the schools singled out.",
     ),
