@@ -78,6 +78,23 @@ def hidden_types(
     return out | {kind for kind, n in totals.items() if is_small(n, threshold)}
 
 
+def veiled_types(
+    counts: dict[str, int],
+    type_of: dict[str, str],
+    hidden: frozenset[str],
+    threshold: int | None,
+) -> set[str]:
+    """Setting types whose incident rate is withheld: those with a school withheld in every
+    answer (:func:`canonical_hidden`), or a small total."""
+    if threshold is None:
+        return set()
+    totals: dict[str, int] = {}
+    for urn, kind in type_of.items():
+        totals[kind] = totals.get(kind, 0) + counts.get(urn, 0)
+    small_total = {kind for kind, n in totals.items() if is_small(n, threshold)}
+    return small_total | {type_of[u] for u in hidden if u in type_of}
+
+
 def suppress_parts(
     cells: list[Count], values: list[int], total: Count, threshold: int | None
 ) -> tuple[list[Count], Count]:
@@ -105,6 +122,61 @@ def suppress_parts(
     return [
         Count(count=None, suppressed=True) if i in hidden else c for i, c in enumerate(cells)
     ], total
+
+
+def canonical_hidden(
+    counts: dict[str, int], type_of: dict[str, str], threshold: int | None
+) -> frozenset[str]:
+    """The schools whose incident counts are withheld in every answer of a period, whatever
+    its scope: those with a small count and, so that no total of a setting type or of the
+    trust gives one back, further schools (smallest first) within the same type, then
+    across the trust. One choice for every answer: a school withheld to protect another is
+    withheld in its own answers too, so no two answers can be set against each other."""
+    if threshold is None:
+        return frozenset()
+    hidden = {u for u, n in counts.items() if is_small(n, threshold)}
+
+    def safe(group: set[str]) -> bool:
+        return len(group) != 1 and sum(counts.get(u, 0) for u in group) > threshold
+
+    def complete(members: list[str]) -> None:
+        inside = hidden & set(members)
+        order = sorted(
+            (u for u in members if u not in hidden and counts.get(u, 0) > 0),
+            key=lambda u: (counts.get(u, 0), u),
+        )
+        while inside and not safe(inside) and order:
+            inside.add(order.pop(0))
+        hidden.update(inside)
+
+    for kind in sorted(set(type_of.values())):
+        complete(sorted(u for u, k in type_of.items() if k == kind))
+    complete(sorted(type_of))
+    return frozenset(hidden)
+
+
+def scope_veiled(
+    urns: list[str], counts: dict[str, int], hidden: frozenset[str], threshold: int | None
+) -> bool:
+    """Whether a total over these schools must be withheld: it would give back a withheld
+    school (the only one withheld in it, or withheld ones summing to a small count), or
+    it is small itself."""
+    if threshold is None:
+        return False
+    inside = [u for u in urns if u in hidden]
+    total = sum(counts.get(u, 0) for u in urns)
+    withheld = sum(counts.get(u, 0) for u in inside)
+    return is_small(total, threshold) or (
+        bool(inside) and (len(inside) == 1 or withheld <= threshold)
+    )
+
+
+def school_cells(urns: list[str], counts: dict[str, int], hidden: frozenset[str]) -> list[Count]:
+    """Schools' incident counts as every answer of the period shows them."""
+    return [
+        Count(count=None, suppressed=True) if u in hidden else Count(count=counts.get(u, 0))
+        for u in urns
+    ]
 
 
 def suppress_one(value: int, threshold: int | None) -> Count:

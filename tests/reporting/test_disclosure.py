@@ -206,11 +206,12 @@ def test_secondary_suppression_hides_enough() -> None:
 async def test_peer_rates_and_report_parts_give_no_withheld_count_back(
     contexts, clients, token
 ) -> None:
-    """Primary 100001 has 3 incidents; the column's second withheld school is secondary
-    100003 (10). A type's rate with its published rolls gives back the type's total, so
-    both types' rates, expected counts and limits are withheld. 100002's 2 missed reports
-    are withheld with another part of its row: reports = met + missed + withheld cannot
-    give them back. Everything a governor receives is then solved for the hidden cells."""
+    """Primary 100001 has 3 incidents; primary 100002 (40) is withheld beside it in every
+    answer of the period (its own summary, trends and groups too), so neither a type's
+    total nor a school's own answers give 100001 back. The primary rate (with its expected
+    counts and limits) is withheld. 100002's 2 missed reports are withheld with another
+    part of its row. Everything a governor receives, across scopes, is then solved for
+    the hidden cells."""
     consume = make_consumer(contexts["reporting"])
     plan = {
         "100001": ("primary", 3, 300),
@@ -251,10 +252,12 @@ async def test_peer_rates_and_report_parts_give_no_withheld_count_back(
     funnels = (await rep.get("/v1/trusts/TR00001/outliers", headers=h)).json()["funnels"]
     summary = (await rep.get("/v1/trusts/TR00001/summary", headers=h)).json()
     row = {x["school_urn"]: x for x in schools}
-    assert row["100001"]["incidents"]["suppressed"] and row["100003"]["incidents"]["suppressed"]
-    assert all(x["peer_rate"]["suppressed"] for x in schools)
+    withheld = {u for u in plan if row[u]["incidents"]["suppressed"]}
+    assert withheld == {"100001", "100002"}
+    assert all(row[u]["peer_rate"]["suppressed"] for u in ("100001", "100002"))
     incident_funnels = [f for f in funnels if f["metric"] == "incidents"]
-    assert all(f["target_rate"] is None and f["lower_99_8"] is None for f in incident_funnels)
+    for f in incident_funnels:
+        assert (f["target_rate"] is None) == (plan[f["school_urn"]][0] == "primary")
     assert {f["school_urn"] for f in incident_funnels if f["position_99_8"]} == set(plan)
     pr = row["100002"]["parent_reports"]
     assert pr["missed"]["suppressed"]
@@ -268,20 +271,49 @@ async def test_peer_rates_and_report_parts_give_no_withheld_count_back(
         if c["suppressed"]:
             hidden.add(name)
         else:
+            assert known.get(name, c["count"]) == c["count"]
             known[name] = c["count"]
         return name
 
     total = cell("total", summary["incidents"]["total"])
     equations.append(({cell(u, row[u]["incidents"]): 1 for u in plan} | {total: -1}, 0))
+    for x in summary["schools"]:
+        cell(x["school_urn"], x["incidents"])
     for kind in ("primary", "secondary"):
         members = [u for u in plan if plan[u][0] == kind]
         rate = next(row[u]["peer_rate"]["value"] for u in members)
         rolls_ = [row[u]["roll"]["count"] for u in members]
         if rate is not None and None not in rolls_:
             equations.append(({u: 1 for u in members}, round(rate * sum(rolls_) / 100)))
+        # A type's own answer: its total, and its schools as every answer shows them.
+        typed = (await rep.get(f"/v1/trusts/TR00001/summary?setting_type={kind}", headers=h)).json()
+        for x in typed["schools"]:
+            cell(x["school_urn"], x["incidents"])
+        equations.append(
+            ({u: 1 for u in members} | {cell(f"{kind}.total", typed["incidents"]["total"]): -1}, 0)
+        )
     for u in plan:
+        # Each school's own answers: its total, its kinds, its weeks, its groups.
+        own = (await rep.get(f"/v1/schools/{u}/summary", headers=h)).json()
+        equations.append(({u: 1, cell(f"{u}.own", own["incidents"]["total"]): -1}, 0))
+        kinds = [cell(f"{u}.{k}", own["incidents"][k]) for k in ("restraint", "seclusion", "other")]
+        equations.append(({k: 1 for k in kinds} | {u: -1}, 0))
+        weeks = (
+            await rep.get(f"/v1/schools/{u}/trends?metric=incidents&interval=week", headers=h)
+        ).json()["points"]
+        names = [cell(f"{u}.week.{p['label']}", p["value"]) for p in weeks]
+        equations.append(({n: 1 for n in names} | {u: -1}, 0))
+        groups = (await rep.get(f"/v1/schools/{u}/disproportionality", headers=h)).json()
+        by_dim: dict[str, list[str]] = {}
+        for g in groups["groups"]:
+            by_dim.setdefault(g["dimension"], []).append(
+                cell(f"{u}.{g['dimension']}.{g['group']}", g["incidents"])
+            )
+        for names in by_dim.values():
+            equations.append(({n: 1 for n in names} | {u: -1}, 0))
         p = row[u]["parent_reports"]
         parts = [cell(f"{u}.{k}", p[k]) for k in ("met", "missed", "withheld")]
         equations.append(({x: 1 for x in parts} | {cell(f"{u}.reports", p["reports"]): -1}, 0))
-    assert hidden >= {"100001", "100003", "100002.missed"}
+    assert hidden >= {"100001", "100002", "100001.own", "100002.own", "100002.missed"}
+    assert hidden & set(known) == set()
     assert determined(equations, known) & hidden == set()

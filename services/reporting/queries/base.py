@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.reporting import disclosure, periods, rollups
 from services.reporting import models as m
-from services.reporting import periods, rollups
 from services.reporting.config import DEFAULT_SUPPRESSION_THRESHOLD
 from services.reporting.periods import Period
 from shared.auth.principal import AGGREGATE_ONLY_ROLES, Principal
@@ -36,6 +36,12 @@ class Query:
     vocabulary_version: int | None
     data_as_of: datetime | None
     term_dates: list[dict[str, Any]]
+    # For audiences with a threshold: the schools whose incident counts every answer of
+    # the period withholds (disclosure.canonical_hidden), each school's count, and whether
+    # this answer's total over its schools must be withheld with its breakdowns.
+    hidden_schools: frozenset[str] = frozenset()
+    school_counts: dict[str, int] = field(default_factory=dict)
+    veiled: bool = False
 
     def with_period(self, period: Period) -> Query:
         """The same request over another period."""
@@ -104,7 +110,7 @@ async def build_query(conn: AsyncConnection, principal: Principal, ask: Ask, clo
         version = await conn.scalar(
             sa.select(sa.func.max(f.c.vocabulary_version)).where(f.c.trust_id == principal.trust_id)
         )
-    return Query(
+    q = Query(
         trust_id=principal.trust_id,
         schools=schools,
         setting_type=ask.setting_type,
@@ -117,6 +123,29 @@ async def build_query(conn: AsyncConnection, principal: Principal, ask: Ask, clo
         data_as_of=state.last_event_at if state is not None else None,
         term_dates=term_dates,
     )
+    return await with_disclosure(conn, q) if threshold is not None else q
+
+
+async def with_disclosure(conn: AsyncConnection, q: Query) -> Query:
+    """The query with the period's withheld schools (the same for every scope) and
+    whether its own total is withheld."""
+    whole = replace(q, schools=None, setting_type=None)
+    x = incident_rows(whole).c
+    counts = {
+        urn: int(n)
+        for urn, n in await conn.execute(
+            sa.select(x.school_urn, sa.func.sum(x.incidents)).group_by(x.school_urn)
+        )
+    }
+    type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole)}
+    hidden = disclosure.canonical_hidden(counts, type_of, q.threshold)
+    scope = [
+        u
+        for u, kind in type_of.items()
+        if (q.schools is None or u in q.schools) and (not q.setting_type or kind == q.setting_type)
+    ]
+    veiled = disclosure.scope_veiled(scope, counts, hidden, q.threshold)
+    return replace(q, hidden_schools=hidden, school_counts=counts, veiled=veiled)
 
 
 def school_cond(q: Query, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting import models as m
 from services.reporting import rollups
 from services.reporting import statistics as st
-from services.reporting.disclosure import HIDDEN, Stat, small, stat, suppress_column
+from services.reporting.disclosure import HIDDEN, Count, Stat, small, stat, suppress_column
 from services.reporting.queries.base import Query, chunks, pupil_source, rolls_of
 from services.reporting.queries.summary import meta
 from services.reporting.schemas_analysis import DisproportionalityReport, GroupRow
@@ -147,6 +147,9 @@ def _dimension(
     pup = [pupils.get(g, 0) for g in groups]
     rol = [roll.get(g, 0) for g in groups]
     inc_c, pup_c, rol_c = (suppress_column(v, t) for v in (inc, pup, rol))
+    if q.veiled:
+        # These schools' incidents are withheld in every answer: so is each group's share.
+        inc_c = [Count(count=None, suppressed=True) if n else Count(count=0) for n in inc]
     total_roll, total_pupils = sum(rol), sum(pup)
     out = []
     for i, g in enumerate(groups):

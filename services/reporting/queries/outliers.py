@@ -23,7 +23,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import statistics as st
-from services.reporting.disclosure import hidden_types, stat, suppress_column
+from services.reporting.disclosure import (
+    hidden_types,
+    school_cells,
+    stat,
+    suppress_column,
+    veiled_types,
+)
 from services.reporting.queries.base import Query, r, report_cond, rolls, schools_in_scope
 from services.reporting.queries.schools import incident_columns
 from services.reporting.queries.summary import like_for_like, meta, rolls_by_school
@@ -67,8 +73,14 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
     for metric in METRICS:
         observed = [counts.get(u, {}).get(metric, 0) for u in urns]
         cells = suppress_column(observed, t)
-        veiled = hidden_types(
-            {u: counts.get(u, {}).get(metric, 0) for u in type_of}, type_of, urns, t
+        if metric == "incidents" and t is not None:
+            # As every answer of the period shows each school's incidents.
+            cells = school_cells(urns, dict(zip(urns, observed, strict=True)), q.hidden_schools)
+        per_school = {u: counts.get(u, {}).get(metric, 0) for u in type_of}
+        veiled = (
+            veiled_types(per_school, type_of, q.hidden_schools, t)
+            if metric == "incidents"
+            else hidden_types(per_school, type_of, urns, t)
         )
         for i, s in enumerate(mine):
             peers = by_type[s.setting_type]

@@ -14,12 +14,13 @@ from services.reporting import statistics as st
 from services.reporting.disclosure import (
     HIDDEN,
     Count,
-    hidden_types,
+    school_cells,
     share_of,
     small,
     stat,
     suppress_column,
     suppress_parts,
+    veiled_types,
 )
 from services.reporting.queries import delivery
 from services.reporting.queries.base import (
@@ -177,6 +178,10 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
 
     urns = [s.urn for s in schools]
     cols = {name: column([counts.get(u, {}).get(name, 0) for u in urns]) for name in COLUMNS}
+    if t is not None:
+        # Incidents as every answer of the period shows each school's.
+        totals = {u: counts.get(u, {}).get("incidents", 0) for u in urns}
+        cols["incidents"] = school_cells(urns, totals, q.hidden_schools)
     roll_cells = column([roll.get(u, 0) for u in urns])
     none = ReportStats()
     pr_raw = {
@@ -198,8 +203,11 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
             pr_cells[k][i] = c
     # A type's rate with its published roll gives back its total: withheld wherever that
     # total, less the shown schools, would give back a withheld school.
-    veiled = hidden_types(
-        {u: peer_counts.get(u, {}).get("incidents", 0) for u in type_of}, type_of, urns, t
+    veiled = veiled_types(
+        {u: peer_counts.get(u, {}).get("incidents", 0) for u in type_of},
+        type_of,
+        q.hidden_schools,
+        t,
     )
     rows = []
     for i, s in enumerate(schools):

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.reporting import disclosure
 from services.reporting import statistics as st
 from services.reporting.disclosure import (
     Count,
@@ -26,6 +27,7 @@ from services.reporting.queries.base import (
     report_cond,
     rolls,
     schools_in_scope,
+    with_disclosure,
 )
 from services.reporting.schemas import (
     Change,
@@ -85,14 +87,22 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
         by_kind[kind] = by_kind.get(kind, 0) + int(n)
         per_school[urn] = per_school.get(urn, 0) + int(n)
     total = sum(by_kind.values())
-    (restraint, seclusion, other), total_cell = suppress_group(
-        [by_kind.get("restraint", 0), by_kind.get("seclusion", 0), by_kind.get("other", 0)],
-        total,
-        t,
-    )
+    kinds = [by_kind.get("restraint", 0), by_kind.get("seclusion", 0), by_kind.get("other", 0)]
+    (restraint, seclusion, other), total_cell = suppress_group(kinds, total, t)
     assert total_cell is not None
+    if q.veiled:
+        # The total over these schools would give back a school withheld in every answer:
+        # withheld, with every kind that would add up to it.
+        total_cell = Count(count=None, suppressed=True)
+        restraint, seclusion, other = (
+            Count(count=None, suppressed=True) if n else Count(count=0) for n in kinds
+        )
     schools = await schools_in_scope(conn, q)
-    school_cells, _ = suppress_group([per_school.get(s.urn, 0) for s in schools], total, t)
+    school_cells = (
+        disclosure.school_cells([s.urn for s in schools], per_school, q.hidden_schools)
+        if t is not None
+        else [Count(count=per_school.get(s.urn, 0)) for s in schools]
+    )
     # How many pupils had each number of incidents: a few rows back, whatever the roll.
     src = pupil_source(q, columns=("pupil_id",)).subquery()
     per = (
@@ -108,8 +118,8 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
     pupils = suppress_one(distinct, t)
     _, top, _ = st.top_share_of(pupils_with)
     top_share = share_of(top, total, t)
-    if pupils.suppressed:
-        top_share = stat(None, pupils)
+    if pupils.suppressed or total_cell.suppressed:
+        top_share = stat(None, pupils, total_cell)
     roll_total = sum(rolls_by_school(await rolls(conn, q)).values())
     roll = suppress_one(roll_total, t)
 
@@ -119,6 +129,8 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
     prev = like_for_like(q)
     prev_count = await count_incidents(conn, q, prev.from_date, prev.to_date)
     prev_cell = suppress_one(prev_count, t)
+    if t is not None and (await with_disclosure(conn, q.with_period(prev))).veiled:
+        prev_cell = Count(count=None, suppressed=True)  # as that window's own answer has it
     # A change of 1 to the threshold is withheld too: it reveals nothing the two counts do
     # not, but no count in that band reaches a governor.
     hidden = prev_cell.suppressed or total_cell.suppressed or small(abs(total - prev_count), t)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import periods
 from services.reporting import statistics as st
-from services.reporting.disclosure import stat, suppress_column, suppress_one
+from services.reporting.disclosure import Count, stat, suppress_column, suppress_one
 from services.reporting.queries.base import (
     Query,
     chunks,
@@ -37,6 +37,8 @@ ROLLUP: dict[str, sa.ColumnElement[Any]] = {
     "rate": d.c.incidents,
 }
 METRICS = (*ROLLUP, "pupils")
+# Metrics whose intervals (alone, or with the other kinds) add up to the incidents total.
+INCIDENT_METRICS = ("incidents", "restraint", "seclusion", "other", "rate")
 
 
 async def _pupils(conn: AsyncConnection, q: Query, cuts: list[tuple[str, date, date]]) -> list[int]:
@@ -91,6 +93,10 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
         ]
     t = q.threshold
     cells = suppress_column(values, t)
+    if q.veiled and metric in INCIDENT_METRICS:
+        # These schools' total is withheld in every answer: so is each interval that
+        # would add up to it (the kinds together add up to it too).
+        cells = [Count(count=None, suppressed=True) if n else Count(count=0) for n in values]
     points = []
     if metric == "rate":
         roll_total = sum(rolls_by_school(await rolls(conn, q)).values())
