@@ -10,6 +10,8 @@ the total itself is withheld.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 
@@ -26,15 +28,19 @@ def is_small(value: int, threshold: int) -> bool:
 
 
 def suppress_group(
-    values: list[int], total: int | None, threshold: int | None
+    values: list[int],
+    total: int | None,
+    threshold: int | None,
+    hidden: set[int] | None = None,
 ) -> tuple[list[Count], Count | None]:
-    """Suppress small cells of a group whose cells add up to ``total``.
+    """Suppress small cells of a group whose cells add up to ``total`` (and the cells in
+    ``hidden``, withheld for another reason).
 
     Returns the cells and the total as Counts. ``threshold`` None publishes everything.
     """
     if threshold is None:
         return [Count(count=v) for v in values], (Count(count=total) if total is not None else None)
-    hidden = {i for i, v in enumerate(values) if is_small(v, threshold)}
+    hidden = {i for i, v in enumerate(values) if is_small(v, threshold)} | (hidden or set())
     total_hidden = total is not None and is_small(total, threshold)
     if total is not None and not total_hidden and hidden:
         # Hide more cells, smallest first, until the hidden sum cannot be resolved.
@@ -55,27 +61,6 @@ def suppress_group(
     if total is not None:
         total_cell = Count(count=None, suppressed=True) if total_hidden else Count(count=total)
     return cells, total_cell
-
-
-def hidden_types(
-    counts: dict[str, int], type_of: dict[str, str], shown: list[str], threshold: int | None
-) -> set[str]:
-    """Setting types whose rate may not be published beside per-school counts: a type's
-    rate times its (published) roll gives back its total, and the total less the schools'
-    shown counts would give back a withheld one. So a type is withheld when any of its
-    schools is withheld, in the trust-wide column or in the caller's (``shown``), or when
-    its own total is small (a caller seeing one school would learn its peers' sum)."""
-    if threshold is None:
-        return set()
-    every = sorted(type_of)
-    out: set[str] = set()
-    for urns in (every, shown):
-        cells = suppress_column([counts.get(u, 0) for u in urns], threshold)
-        out |= {type_of[u] for u, c in zip(urns, cells, strict=True) if c.suppressed}
-    totals: dict[str, int] = {}
-    for urn, kind in type_of.items():
-        totals[kind] = totals.get(kind, 0) + counts.get(urn, 0)
-    return out | {kind for kind, n in totals.items() if is_small(n, threshold)}
 
 
 def veiled_types(
@@ -155,8 +140,82 @@ def canonical_hidden(
     return frozenset(hidden)
 
 
+KINDS = ("restraint", "seclusion", "other")
+
+
+def canonical_kinds(
+    cells: dict[tuple[str, str], int],
+    type_of: dict[str, str],
+    hidden_schools: frozenset[str],
+    threshold: int | None,
+) -> frozenset[tuple[str, str]]:
+    """The (school, kind) counts withheld in every answer of a period: a school's kinds
+    add up to its total, and each kind over a setting type or the trust adds up to a
+    published total. Small cells are withheld; then, until nothing changes, further cells
+    (smallest first) so that in every school and in every kind of every type and of the
+    trust, what is withheld is nothing, or at least two cells summing to more than the
+    threshold; a school whose total is withheld keeps at least one kind withheld."""
+    if threshold is None:
+        return frozenset()
+    hidden = {key for key, n in cells.items() if is_small(n, threshold)}
+
+    def value(key: tuple[str, str]) -> int:
+        return cells.get(key, 0)
+
+    def ok(group: list[tuple[str, str]], total_hidden: bool) -> bool:
+        inside = [k for k in group if k in hidden]
+        if total_hidden:  # one withheld is enough where the total is withheld too
+            return not any(value(k) for k in group) or any(value(k) for k in inside)
+        return not inside or (len(inside) >= 2 and sum(value(k) for k in inside) > threshold)
+
+    def settle(group: list[tuple[str, str]], total_hidden: bool) -> bool:
+        if ok(group, total_hidden):
+            return False
+        order = sorted(
+            (k for k in group if k not in hidden and value(k) > 0), key=lambda k: (value(k), k)
+        )
+        if not order:
+            return False  # nothing left to withhold here: the total is small, or withheld
+        hidden.add(order[0])
+        return True
+
+    schools = sorted(type_of)
+    groups: list[tuple[list[tuple[str, str]], bool]] = [
+        ([(u, k) for k in KINDS], u in hidden_schools) for u in schools
+    ]
+    for kind_of_school in sorted(set(type_of.values())):
+        members = [u for u in schools if type_of[u] == kind_of_school]
+        groups += [([(u, k) for u in members], False) for k in KINDS]
+    groups += [([(u, k) for u in schools], False) for k in KINDS]
+    changed = True
+    while changed:
+        changed = False
+        for group, need_any in groups:
+            while settle(group, need_any):
+                changed = True
+    return frozenset(hidden)
+
+
+def kinds_veiled(
+    urns: list[str],
+    cells: dict[tuple[str, str], int],
+    hidden: frozenset[tuple[str, str]],
+    threshold: int | None,
+) -> frozenset[str]:
+    """The kinds whose total over these schools must be withheld (it would give back a
+    withheld (school, kind) count, or is small)."""
+    if threshold is None:
+        return frozenset()
+    out = set()
+    for k in KINDS:
+        keys = [(u, k) for u in urns]
+        if scope_veiled(keys, {key: cells.get(key, 0) for key in keys}, hidden, threshold):
+            out.add(k)
+    return frozenset(out)
+
+
 def scope_veiled(
-    urns: list[str], counts: dict[str, int], hidden: frozenset[str], threshold: int | None
+    urns: list[Any], counts: dict[Any, int], hidden: frozenset[Any], threshold: int | None
 ) -> bool:
     """Whether a total over these schools must be withheld: it would give back a withheld
     school (the only one withheld in it, or withheld ones summing to a small count), or

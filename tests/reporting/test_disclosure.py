@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from services.reporting.disclosure import suppress_group
+from services.reporting.disclosure import KINDS, suppress_group
 from services.reporting.projections import make_consumer
 from tests.reporting.builders import envelope, incident, report_event, roll
 from tests.support.fixtures import auth
@@ -226,10 +226,18 @@ async def test_peer_rates_and_report_parts_give_no_withheld_count_back(
         )
         for k in range(n):
             iid = f"i-{urn}-{k}"
+            # Secondary seclusions: 2 at 100003 (withheld), 6 at 100004.
+            secluded = k < {"100003": 2, "100004": 6}.get(urn, 0)
             events.append(
                 envelope(
                     "incident.submitted.v1",
-                    incident(iid, school=urn, setting=setting, pupil=f"p-{urn}-{k}"),
+                    incident(
+                        iid,
+                        school=urn,
+                        setting=setting,
+                        pupil=f"p-{urn}-{k}",
+                        kind="seclusion" if secluded else "physical_restraint",
+                    ),
                     school=urn,
                     subject=iid,
                 )
@@ -277,6 +285,15 @@ async def test_peer_rates_and_report_parts_give_no_withheld_count_back(
 
     total = cell("total", summary["incidents"]["total"])
     equations.append(({cell(u, row[u]["incidents"]): 1 for u in plan} | {total: -1}, 0))
+    trust_kinds = {k: cell(f"trust.{k}", summary["incidents"][k]) for k in KINDS}
+    equations.append(({n: 1 for n in trust_kinds.values()} | {total: -1}, 0))
+    for k in KINDS:
+        equations.append(({f"{u}.{k}": 1 for u in plan} | {trust_kinds[k]: -1}, 0))
+    for u in plan:
+        cell(f"{u}.seclusion", row[u]["seclusion"])
+    for f in funnels:
+        name = f["school_urn"] if f["metric"] == "incidents" else f"{f['school_urn']}.seclusion"
+        cell(name, f["observed"])
     for x in summary["schools"]:
         cell(x["school_urn"], x["incidents"])
     for kind in ("primary", "secondary"):
@@ -292,6 +309,9 @@ async def test_peer_rates_and_report_parts_give_no_withheld_count_back(
         equations.append(
             ({u: 1 for u in members} | {cell(f"{kind}.total", typed["incidents"]["total"]): -1}, 0)
         )
+        for k in KINDS:
+            typed_k = cell(f"{kind}.{k}", typed["incidents"][k])
+            equations.append(({f"{u}.{k}": 1 for u in members} | {typed_k: -1}, 0))
     for u in plan:
         # Each school's own answers: its total, its kinds, its weeks, its groups.
         own = (await rep.get(f"/v1/schools/{u}/summary", headers=h)).json()
@@ -315,5 +335,6 @@ async def test_peer_rates_and_report_parts_give_no_withheld_count_back(
         parts = [cell(f"{u}.{k}", p[k]) for k in ("met", "missed", "withheld")]
         equations.append(({x: 1 for x in parts} | {cell(f"{u}.reports", p["reports"]): -1}, 0))
     assert hidden >= {"100001", "100002", "100001.own", "100002.own", "100002.missed"}
+    assert {"100003.seclusion", "100004.seclusion"} <= hidden  # 2, and 6 beside it
     assert hidden & set(known) == set()
     assert determined(equations, known) & hidden == set()

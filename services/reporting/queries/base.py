@@ -42,6 +42,18 @@ class Query:
     hidden_schools: frozenset[str] = frozenset()
     school_counts: dict[str, int] = field(default_factory=dict)
     veiled: bool = False
+    # The same for each school's kinds (restraint, seclusion, other): the (school, kind)
+    # counts every answer withholds, and the kinds whose total over this answer's schools
+    # is withheld.
+    hidden_kinds: frozenset[tuple[str, str]] = frozenset()
+    kinds_veiled: frozenset[str] = frozenset()
+
+    def hidden_kinds_or(self, urns: list[str], what: str) -> frozenset[str]:
+        """The schools (of ``urns``) whose ``what`` (incidents, or a kind) every answer
+        withholds."""
+        if what == "incidents":
+            return self.hidden_schools
+        return frozenset(u for u in urns if (u, what) in self.hidden_kinds)
 
     def with_period(self, period: Period) -> Query:
         """The same request over another period."""
@@ -131,21 +143,30 @@ async def with_disclosure(conn: AsyncConnection, q: Query) -> Query:
     whether its own total is withheld."""
     whole = replace(q, schools=None, setting_type=None)
     x = incident_rows(whole).c
-    counts = {
-        urn: int(n)
-        for urn, n in await conn.execute(
-            sa.select(x.school_urn, sa.func.sum(x.incidents)).group_by(x.school_urn)
-        )
-    }
+    cells: dict[tuple[str, str], int] = {}
+    counts: dict[str, int] = {}
+    for urn, kind, n in await conn.execute(
+        sa.select(x.school_urn, x.kind, sa.func.sum(x.incidents)).group_by(x.school_urn, x.kind)
+    ):
+        cells[(urn, kind)] = cells.get((urn, kind), 0) + int(n)
+        counts[urn] = counts.get(urn, 0) + int(n)
     type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole)}
-    hidden = disclosure.canonical_hidden(counts, type_of, q.threshold)
+    t = q.threshold
+    hidden = disclosure.canonical_hidden(counts, type_of, t)
+    kinds = disclosure.canonical_kinds(cells, type_of, hidden, t)
     scope = [
         u
         for u, kind in type_of.items()
         if (q.schools is None or u in q.schools) and (not q.setting_type or kind == q.setting_type)
     ]
-    veiled = disclosure.scope_veiled(scope, counts, hidden, q.threshold)
-    return replace(q, hidden_schools=hidden, school_counts=counts, veiled=veiled)
+    return replace(
+        q,
+        hidden_schools=hidden,
+        school_counts=counts,
+        veiled=disclosure.scope_veiled(scope, counts, hidden, t),
+        hidden_kinds=kinds,
+        kinds_veiled=disclosure.kinds_veiled(scope, cells, kinds, t),
+    )
 
 
 def school_cond(q: Query, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:

@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import statistics as st
 from services.reporting.disclosure import (
-    hidden_types,
     school_cells,
     stat,
     suppress_column,
@@ -73,15 +72,12 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
     for metric in METRICS:
         observed = [counts.get(u, {}).get(metric, 0) for u in urns]
         cells = suppress_column(observed, t)
-        if metric == "incidents" and t is not None:
-            # As every answer of the period shows each school's incidents.
-            cells = school_cells(urns, dict(zip(urns, observed, strict=True)), q.hidden_schools)
+        withheld = q.hidden_kinds_or(list(type_of), metric)
+        if t is not None:
+            # As every answer of the period shows each school's incidents (or seclusions).
+            cells = school_cells(urns, dict(zip(urns, observed, strict=True)), withheld)
         per_school = {u: counts.get(u, {}).get(metric, 0) for u in type_of}
-        veiled = (
-            veiled_types(per_school, type_of, q.hidden_schools, t)
-            if metric == "incidents"
-            else hidden_types(per_school, type_of, urns, t)
-        )
+        veiled = veiled_types(per_school, type_of, withheld, t)
         for i, s in enumerate(mine):
             peers = by_type[s.setting_type]
             n_roll = roll.get(s.urn, 0)

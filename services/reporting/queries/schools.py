@@ -181,7 +181,12 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
     if t is not None:
         # Incidents as every answer of the period shows each school's.
         totals = {u: counts.get(u, {}).get("incidents", 0) for u in urns}
-        cols["incidents"] = school_cells(urns, totals, q.hidden_schools)
+        cols["incidents"] = school_cells(urns, totals, q.hidden_kinds_or(urns, "incidents"))
+        cols["seclusion"] = school_cells(
+            urns,
+            {u: counts.get(u, {}).get("seclusion", 0) for u in urns},
+            q.hidden_kinds_or(urns, "seclusion"),
+        )
     roll_cells = column([roll.get(u, 0) for u in urns])
     none = ReportStats()
     pr_raw = {

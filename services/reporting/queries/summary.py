@@ -97,6 +97,17 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
         restraint, seclusion, other = (
             Count(count=None, suppressed=True) if n else Count(count=0) for n in kinds
         )
+    elif q.kinds_veiled:
+        # A kind's total here would give back a (school, kind) withheld in every answer:
+        # withheld, beside enough other kinds (or the total) that none is given back.
+        cells, total_cell = disclosure.suppress_group(
+            kinds,
+            total,
+            t,
+            hidden={i for i, k in enumerate(disclosure.KINDS) if k in q.kinds_veiled},
+        )
+        assert total_cell is not None
+        restraint, seclusion, other = cells
     schools = await schools_in_scope(conn, q)
     school_cells = (
         disclosure.school_cells([s.urn for s in schools], per_school, q.hidden_schools)

@@ -93,9 +93,9 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
         ]
     t = q.threshold
     cells = suppress_column(values, t)
-    if q.veiled and metric in INCIDENT_METRICS:
-        # These schools' total is withheld in every answer: so is each interval that
-        # would add up to it (the kinds together add up to it too).
+    if (q.veiled and metric in INCIDENT_METRICS) or metric in q.kinds_veiled:
+        # These schools' total (or this kind's) is withheld in every answer: so is each
+        # interval that would add up to it (the kinds together add up to the total too).
         cells = [Count(count=None, suppressed=True) if n else Count(count=0) for n in values]
     points = []
     if metric == "rate":
