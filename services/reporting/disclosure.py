@@ -134,10 +134,70 @@ def canonical_hidden(
             inside.add(order.pop(0))
         hidden.update(inside)
 
-    for kind in sorted(set(type_of.values())):
+    kinds = sorted(set(type_of.values()))
+    for kind in kinds:
         complete(sorted(u for u, k in type_of.items() if k == kind))
-    complete(sorted(type_of))
+    # A type whose withheld schools stay unsafe (its only school, say) has its total given
+    # back by the trust's less the other types': withhold a school of another type too, so
+    # that two types' totals are withheld, never one.
+    unsafe = [
+        k for k in kinds if _unsafe({u for u in hidden if type_of[u] == k}, counts, threshold)
+    ]
+    if len(unsafe) == 1:
+        spare = sorted(
+            (
+                u
+                for u in type_of
+                if type_of[u] != unsafe[0] and u not in hidden and counts.get(u, 0) > 0
+            ),
+            key=lambda u: (any(type_of[h] == type_of[u] for h in hidden), counts.get(u, 0), u),
+        )
+        if spare:
+            hidden.add(spare[0])
+            unsafe.append(type_of[spare[0]])
+    # Then the trust's own total, drawing first on the types not left withheld on purpose
+    # (completing one of those would give its total, and so the other's, back).
+    rest = sorted(u for u in type_of if type_of[u] not in unsafe)
+    inside = set(hidden)
+    order = sorted(
+        (u for u in type_of if u not in hidden and counts.get(u, 0) > 0),
+        key=lambda u: (u not in rest, counts.get(u, 0), u),
+    )
+    while inside and not safe(inside) and order:
+        inside.add(order.pop(0))
+    hidden.update(inside)
     return frozenset(hidden)
+
+
+def forced_types(
+    counts: dict[str, int],
+    type_of: dict[str, str],
+    hidden: frozenset[str],
+    threshold: int | None,
+) -> frozenset[str]:
+    """Setting types whose total is withheld although their own withheld schools are safe:
+    where one type alone stays unsafe (its only school, small) and no school of another
+    type is left to withhold beside it, another type's total (the one with the most
+    incidents) is withheld instead, so that the trust's total less the others' is two
+    types' totals, never one."""
+    if threshold is None:
+        return frozenset()
+    kinds = sorted(set(type_of.values()))
+    unsafe = [
+        k for k in kinds if _unsafe({u for u in hidden if type_of[u] == k}, counts, threshold)
+    ]
+    if len(unsafe) != 1:
+        return frozenset()
+    others = [k for k in kinds if k != unsafe[0]]
+    if not others:
+        return frozenset()
+    totals = {k: sum(counts.get(u, 0) for u in type_of if type_of[u] == k) for k in others}
+    return frozenset({max(others, key=lambda k: (totals[k], k))})
+
+
+def _unsafe(group: set[Any], counts: dict[Any, int], threshold: int) -> bool:
+    """Withheld cells whose total, given, would give one back (one alone, or a small sum)."""
+    return bool(group) and (len(group) == 1 or sum(counts.get(u, 0) for u in group) <= threshold)
 
 
 KINDS = ("restraint", "seclusion", "other")
@@ -168,11 +228,25 @@ def canonical_kinds(
             return not any(value(k) for k in group) or any(value(k) for k in inside)
         return not inside or (len(inside) >= 2 and sum(value(k) for k in inside) > threshold)
 
-    def settle(group: list[tuple[str, str]], total_hidden: bool) -> bool:
+    def lonely(key: tuple[str, str], group: list[tuple[str, str]]) -> bool:
+        """Withholding this cell for a column would leave it alone in its school's row
+        (nothing else there to withhold beside it, the school's total shown): pointless."""
+        u = key[0]
+        if key in [(u, k) for k in KINDS] and group == [(u, k) for k in KINDS]:
+            return False  # the row itself
+        if u in hidden_schools:
+            return False
+        others = [(u, k) for k in KINDS if (u, k) != key]
+        return not any(value(o) > 0 or o in hidden for o in others)
+
+    def settle(
+        group: list[tuple[str, str]], total_hidden: bool, avoid: frozenset[str] = frozenset()
+    ) -> bool:
         if ok(group, total_hidden):
             return False
         order = sorted(
-            (k for k in group if k not in hidden and value(k) > 0), key=lambda k: (value(k), k)
+            (k for k in group if k not in hidden and value(k) > 0 and not lonely(k, group)),
+            key=lambda k: (type_of.get(k[0]) in avoid, value(k), k),
         )
         if not order:
             return False  # nothing left to withhold here: the total is small, or withheld
@@ -180,18 +254,65 @@ def canonical_kinds(
         return True
 
     schools = sorted(type_of)
-    groups: list[tuple[list[tuple[str, str]], bool]] = [
-        ([(u, k) for k in KINDS], u in hidden_schools) for u in schools
+    # (cells, the total withheld, the (type, kind) column it is, or None)
+    groups: list[tuple[list[tuple[str, str]], bool, tuple[str, str] | None]] = [
+        ([(u, k) for k in KINDS], u in hidden_schools, None) for u in schools
     ]
     for kind_of_school in sorted(set(type_of.values())):
         members = [u for u in schools if type_of[u] == kind_of_school]
-        groups += [([(u, k) for u in members], False) for k in KINDS]
-    groups += [([(u, k) for u in schools], False) for k in KINDS]
+        groups += [([(u, k) for u in members], False, (kind_of_school, k)) for k in KINDS]
+    groups += [([(u, k) for u in schools], False, ("*", k)) for k in KINDS]
+    # Type columns left withheld on purpose (their total is withheld instead).
+    sacrificed: set[tuple[str, str]] = set()
+    types = sorted(set(type_of.values()))
     changed = True
     while changed:
         changed = False
-        for group, need_any in groups:
-            while settle(group, need_any):
+        for group, need_any, column in groups:
+            if column is not None and column in sacrificed:
+                continue
+            avoid: frozenset[str] = frozenset()
+            if column is not None and column[0] == "*":
+                # The trust's column draws first on types not left withheld on purpose.
+                avoid = frozenset(t for t, k in sacrificed if k == column[1]) | frozenset(
+                    kind
+                    for kind in types
+                    if _unsafe(
+                        {(u, column[1]) for u in schools if type_of[u] == kind} & hidden,
+                        cells,
+                        threshold,
+                    )
+                )
+            while settle(group, need_any, avoid):
+                changed = True
+        for k in KINDS:
+            # As for schools' totals: a kind's total in one type alone withheld would be
+            # the trust's less the other types'.
+            unsafe = [
+                kind
+                for kind in types
+                if _unsafe(
+                    {(u, k) for u in schools if type_of[u] == kind and (u, k) in hidden},
+                    cells,
+                    threshold,
+                )
+            ]
+            if len(unsafe) != 1:
+                continue
+            spare = sorted(
+                (
+                    (u, k)
+                    for u in schools
+                    if type_of[u] != unsafe[0]
+                    and (u, k) not in hidden
+                    and value((u, k)) > 0
+                    and not lonely((u, k), [])
+                ),
+                key=lambda key: (value(key), key),
+            )
+            if spare:
+                hidden.add(spare[0])
+                sacrificed.add((type_of[spare[0][0]], k))
                 changed = True
     return frozenset(hidden)
 

@@ -159,11 +159,13 @@ async def with_disclosure(conn: AsyncConnection, q: Query) -> Query:
         for u, kind in type_of.items()
         if (q.schools is None or u in q.schools) and (not q.setting_type or kind == q.setting_type)
     ]
+    forced = disclosure.forced_types(counts, type_of, hidden, t)
+    whole_type = any(set(scope) == {u for u in type_of if type_of[u] == k} for k in forced)
     return replace(
         q,
         hidden_schools=hidden,
         school_counts=counts,
-        veiled=disclosure.scope_veiled(scope, counts, hidden, t),
+        veiled=whole_type or disclosure.scope_veiled(scope, counts, hidden, t),
         hidden_kinds=kinds,
         kinds_veiled=disclosure.kinds_veiled(scope, cells, kinds, t),
     )

@@ -194,6 +194,13 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
         for k in ("reports", "met", "missed", "withheld")
     }
     pr_cells = {k: column(v) for k, v in pr_raw.items()}
+    if t is not None:
+        # A school's reports often number its incidents: withheld with them.
+        for i, u in enumerate(urns):
+            if u in q.hidden_schools:
+                for k, v in pr_raw.items():
+                    if v[i]:
+                        pr_cells[k][i] = Count(count=None, suppressed=True)
     # Met, missed and withheld are parts of a school's reports: none withheld may be the
     # only unknown in its row.
     parts = ("met", "missed", "withheld")

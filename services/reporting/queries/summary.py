@@ -75,6 +75,40 @@ async def count_incidents(
     return int(await conn.scalar(sa.select(sa.func.sum(x.incidents))) or 0)
 
 
+def kind_cells(q: Query, by_kind: dict[str, int]) -> tuple[list[Count], Count]:
+    """The kinds and the total of the caller's schools as every answer shows them (the
+    summary, and the trends of each kind)."""
+    t = q.threshold
+    total = sum(by_kind.values())
+    kinds = [by_kind.get(k, 0) for k in disclosure.KINDS]
+    cells, total_cell = suppress_group(kinds, total, t)
+    assert total_cell is not None
+    if q.veiled:
+        # The total over these schools would give back a school withheld in every answer:
+        # withheld, with every kind that would add up to it.
+        total_cell = Count(count=None, suppressed=True)
+        cells = [Count(count=None, suppressed=True) if n else Count(count=0) for n in kinds]
+    elif q.kinds_veiled:
+        # A kind's total here would give back a (school, kind) withheld in every answer:
+        # withheld, beside enough other kinds (or the total) that none is given back.
+        cells, shown = disclosure.suppress_group(
+            kinds,
+            total,
+            t,
+            hidden={i for i, k in enumerate(disclosure.KINDS) if k in q.kinds_veiled},
+        )
+        assert shown is not None
+        total_cell = shown
+    return cells, total_cell
+
+
+async def kinds_of(conn: AsyncConnection, q: Query) -> dict[str, int]:
+    """Significant incidents of the caller's schools in the period, by kind."""
+    x = incident_rows(q).c
+    rows = await conn.execute(sa.select(x.kind, sa.func.sum(x.incidents)).group_by(x.kind))
+    return {kind: int(n) for kind, n in rows}
+
+
 async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
     """Headline numbers for the caller's schools in the period."""
     t = q.threshold
@@ -87,27 +121,7 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
         by_kind[kind] = by_kind.get(kind, 0) + int(n)
         per_school[urn] = per_school.get(urn, 0) + int(n)
     total = sum(by_kind.values())
-    kinds = [by_kind.get("restraint", 0), by_kind.get("seclusion", 0), by_kind.get("other", 0)]
-    (restraint, seclusion, other), total_cell = suppress_group(kinds, total, t)
-    assert total_cell is not None
-    if q.veiled:
-        # The total over these schools would give back a school withheld in every answer:
-        # withheld, with every kind that would add up to it.
-        total_cell = Count(count=None, suppressed=True)
-        restraint, seclusion, other = (
-            Count(count=None, suppressed=True) if n else Count(count=0) for n in kinds
-        )
-    elif q.kinds_veiled:
-        # A kind's total here would give back a (school, kind) withheld in every answer:
-        # withheld, beside enough other kinds (or the total) that none is given back.
-        cells, total_cell = disclosure.suppress_group(
-            kinds,
-            total,
-            t,
-            hidden={i for i, k in enumerate(disclosure.KINDS) if k in q.kinds_veiled},
-        )
-        assert total_cell is not None
-        restraint, seclusion, other = cells
+    (restraint, seclusion, other), total_cell = kind_cells(q, by_kind)
     schools = await schools_in_scope(conn, q)
     school_cells = (
         disclosure.school_cells([s.urn for s in schools], per_school, q.hidden_schools)
@@ -172,7 +186,10 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
             SchoolCount(school_urn=s.urn, name=s.name, setting_type=s.setting_type, incidents=cell)
             for s, cell in zip(schools, school_cells, strict=True)
         ],
-        parent_reports_sent=suppress_one(sent, t),
+        # One report per incident, often: withheld with the total it would give back.
+        parent_reports_sent=Count(count=None, suppressed=True)
+        if q.veiled and sent
+        else suppress_one(sent, t),
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import periods
 from services.reporting import statistics as st
-from services.reporting.disclosure import Count, stat, suppress_column, suppress_one
+from services.reporting.disclosure import KINDS, Count, stat, suppress_column, suppress_one
 from services.reporting.queries.base import (
     Query,
     chunks,
@@ -22,7 +22,7 @@ from services.reporting.queries.base import (
     pupil_rollups,
     rolls,
 )
-from services.reporting.queries.summary import meta, rolls_by_school
+from services.reporting.queries.summary import kind_cells, kinds_of, meta, rolls_by_school
 from services.reporting.schemas_analysis import TrendPoint, TrendsReport
 
 ROLLUP: dict[str, sa.ColumnElement[Any]] = {
@@ -93,7 +93,13 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
         ]
     t = q.threshold
     cells = suppress_column(values, t)
-    if (q.veiled and metric in INCIDENT_METRICS) or metric in q.kinds_veiled:
+    withheld = (q.veiled and metric in INCIDENT_METRICS) or metric in q.kinds_veiled
+    if t is not None and metric in KINDS and not withheld:
+        # A kind the summary withholds here (beside another it protects) is withheld in
+        # every interval too: one interval, or all of them, would add up to it.
+        cells_by_kind, _ = kind_cells(q, await kinds_of(conn, q))
+        withheld = cells_by_kind[KINDS.index(metric)].suppressed
+    if withheld:
         # These schools' total (or this kind's) is withheld in every answer: so is each
         # interval that would add up to it (the kinds together add up to the total too).
         cells = [Count(count=None, suppressed=True) if n else Count(count=0) for n in values]
