@@ -22,6 +22,16 @@ school = sa.Table(
     sa.Column("timezone", sa.String(64), nullable=False),
 )
 
+# A pupil's characteristics as an incident record gives them (the pupil rollups' key).
+CHARACTERISTICS = (
+    "sen_provision",
+    "year_group",
+    "gender",
+    "fsm_eligible",
+    "fsm_ever6",
+    "ethnicity",
+)
+
 incident_fact = sa.Table(
     "incident_fact",
     metadata,
@@ -59,17 +69,7 @@ incident_fact = sa.Table(
         "ix_incident_fact_counted_trust_id_local_date",
         "trust_id",
         "local_date",
-        postgresql_include=[
-            "school_urn",
-            "setting_type",
-            "pupil_id",
-            "sen_provision",
-            "year_group",
-            "gender",
-            "fsm_eligible",
-            "fsm_ever6",
-            "ethnicity",
-        ],
+        postgresql_include=["school_urn", "setting_type", "pupil_id", *CHARACTERISTICS],
         postgresql_where=sa.text("significant AND NOT voided"),
         sqlite_where=sa.text("significant AND NOT voided"),
     ),
@@ -351,6 +351,16 @@ pupil_year = _pupil_rollup("pupil_year", "academic_year")
 # over any run of whole months (a term, a month of a trend) read these, not the facts.
 pupil_month = _pupil_rollup("pupil_month", "month")
 
+# The rollups the projections keep (services/reporting/rollups.py).
+ROLLUPS = (
+    "incident_day",
+    "incident_month",
+    "report_day",
+    "report_minutes",
+    "report_minutes_week",
+    "pupil_year",
+    "pupil_month",
+)
 # Tables a rebuild empties for a trust (everything but the outbox).
 READ_MODEL = (
     "school",
@@ -367,13 +377,7 @@ READ_MODEL = (
     "roll",
     "school_audit",
     "parent_report_status",
-    "incident_day",
-    "incident_month",
-    "report_day",
-    "report_minutes",
-    "report_minutes_week",
-    "pupil_year",
-    "pupil_month",
+    *ROLLUPS,
 )
 
 tables = add_outbox_tables(metadata)

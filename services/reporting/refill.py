@@ -223,7 +223,7 @@ def refill(trust_ids: list[str] | None = None) -> list[sa.Executable]:
     if trust_ids is not None:
         per_month = per_month.where(d.c.trust_id.in_(trust_ids))
     wipe = []
-    for table in (d, im, rd, rm, rw, m.pupil_year, m.pupil_month):
+    for table in (m.metadata.tables[name] for name in m.ROLLUPS):
         stmt = table.delete()
         if trust_ids is not None:
             stmt = stmt.where(table.c.trust_id.in_(trust_ids))

@@ -30,14 +30,7 @@ from services.reporting.periods import academic_year_of
 
 RESTRAINT = ("physical_restraint", "mechanical_restraint")
 SECLUSION = ("seclusion",)
-CHARACTERISTICS = (
-    "sen_provision",
-    "year_group",
-    "gender",
-    "fsm_eligible",
-    "fsm_ever6",
-    "ethnicity",
-)
+CHARACTERISTICS = m.CHARACTERISTICS
 f = m.incident_fact
 
 
@@ -140,17 +133,7 @@ def _scalar(stmt: sa.Select[Any], name: str) -> sa.ScalarSelect[Any]:
 
 
 REPORT_KEYS = ("reports", "completed", "met", "missed", "withheld", "timed", "sent")
-EVERY = frozenset(
-    {
-        "incident_day",
-        "incident_month",
-        "report_day",
-        "report_minutes",
-        "report_minutes_week",
-        "pupil_year",
-        "pupil_month",
-    }
-)
+EVERY = frozenset(m.ROLLUPS)
 # What a change can move: its flags, review or staff training move only the daily incident
 # row; its parent reports only the report rollups; its facts, everything.
 DAY = frozenset({"incident_day", "incident_month"})

@@ -39,6 +39,15 @@ async def redis(settings):
     await pool.aclose()
 
 
+async def burst(ctx, provider) -> None:
+    """Run a burst worker until the queue is empty."""
+    worker = build_worker(ctx, burst=True, provider=provider)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+
+
 async def deferred(redis) -> dict[str, datetime]:
     """The wake-ups waiting in arq: step -> the time each was deferred to."""
     jobs = await redis.queued_jobs(queue_name=queue_name("notifications"))
@@ -74,11 +83,7 @@ async def test_steps_are_deferred_jobs_and_a_burst_worker_runs_what_is_due(
     # each re-reads the database against the clock and does only what is due at 16:30.
     clock.set(local("2026-11-27", 16, 30))
     notif.redis = None
-    worker = build_worker(notif, burst=True, provider=provider)
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
+    await burst(notif, provider)
     plan = await steps(notif)
     assert plan["alert_dsl"].status == "done" and plan["next_contact"].status == "done"
     assert plan["alert_trust"].status == "due" and plan["deadline"].status == "due"
@@ -171,11 +176,7 @@ async def test_a_decision_wakes_its_report_at_once_not_at_the_next_sweep(
         escalation.WAKE_JOB
     ]
     notif.redis = None
-    worker = build_worker(notif, burst=True, provider=provider)
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
+    await burst(notif, provider)
     assert {m.recipient_ref for m in await messages(notif, step=step)} >= {"c1"}
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from services.reporting.disclosure import KINDS, suppress_group
+from services.reporting.disclosure import suppress_group
+from services.reporting.patterns import KINDS
 from services.reporting.projections import make_consumer
 from tests.reporting.builders import envelope, incident, report_event, roll
 from tests.support.fixtures import auth
@@ -73,18 +74,29 @@ def determined(equations: list[tuple[dict[str, int], int]], known: dict[str, int
     return solved
 
 
+class Seen:
+    """The cells a governor received, by name: known values, withheld names, and linear
+    relations between them."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, int] = {}
+        self.hidden: set[str] = set()
+        self.equations: list[tuple[dict[str, int], int]] = []
+
+    def cell(self, name: str, c: dict[str, Any]) -> str:
+        """Record one received cell under ``name`` (a cell shown twice must agree)."""
+        if c["suppressed"]:
+            self.hidden.add(name)
+        else:
+            assert self.known.get(name, c["count"]) == c["count"], name
+            self.known[name] = c["count"]
+        return name
+
+
 def audit(seen: dict[str, Any]) -> list[str]:
     """Suppressed incident cells a governor could recover from linear relations."""
-    known: dict[str, int] = {}
-    hidden: set[str] = set()
-    equations: list[tuple[dict[str, int], int]] = []
-
-    def cell(name: str, c: dict[str, Any]) -> str:
-        if c["suppressed"]:
-            hidden.add(name)
-        else:
-            known[name] = c["count"]
-        return name
+    seen_ = Seen()
+    known, hidden, equations, cell = seen_.known, seen_.hidden, seen_.equations, seen_.cell
 
     s = seen["summary"]
     kinds = [cell(f"trust.{k}", s["incidents"][k]) for k in ("restraint", "seclusion", "other")]
@@ -271,17 +283,8 @@ async def test_peer_rates_and_report_parts_give_no_withheld_count_back(
     assert pr["missed"]["suppressed"]
     assert pr["met"]["suppressed"] or pr["withheld"]["suppressed"] or pr["reports"]["suppressed"]
 
-    known: dict[str, int] = {}
-    hidden: set[str] = set()
-    equations: list[tuple[dict[str, int], int]] = []
-
-    def cell(name: str, c: dict[str, Any]) -> str:
-        if c["suppressed"]:
-            hidden.add(name)
-        else:
-            assert known.get(name, c["count"]) == c["count"]
-            known[name] = c["count"]
-        return name
+    seen_ = Seen()
+    known, hidden, equations, cell = seen_.known, seen_.hidden, seen_.equations, seen_.cell
 
     total = cell("total", summary["incidents"]["total"])
     equations.append(({cell(u, row[u]["incidents"]): 1 for u in plan} | {total: -1}, 0))
@@ -355,7 +358,7 @@ def test_one_pattern_leaves_no_type_total_to_subtract() -> None:
     the trust's total less the other types' would be its total. A school of another type
     is withheld too, and that type's total with it; then nothing withheld is determined by
     the schools, the types' totals shown and the trust's, for schools' totals and kinds."""
-    from services.reporting.disclosure import (
+    from services.reporting.patterns import (
         canonical_hidden,
         canonical_kinds,
         forced_types,

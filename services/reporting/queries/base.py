@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting import disclosure, periods, rollups
 from services.reporting import models as m
+from services.reporting import patterns, periods, rollups
 from services.reporting.config import DEFAULT_SUPPRESSION_THRESHOLD
 from services.reporting.periods import Period
+from services.reporting.queries.spans import chunks, whole_months
 from shared.auth.principal import AGGREGATE_ONLY_ROLES, Principal
 from shared.clock import Clock
 from shared.errors import NotFound
@@ -37,7 +38,7 @@ class Query:
     data_as_of: datetime | None
     term_dates: list[dict[str, Any]]
     # For audiences with a threshold: the schools whose incident counts every answer of
-    # the period withholds (disclosure.canonical_hidden), each school's count, and whether
+    # the period withholds (patterns.canonical_hidden), each school's count, and whether
     # this answer's total over its schools must be withheld with its breakdowns.
     hidden_schools: frozenset[str] = frozenset()
     school_counts: dict[str, int] = field(default_factory=dict)
@@ -48,7 +49,7 @@ class Query:
     hidden_kinds: frozenset[tuple[str, str]] = frozenset()
     kinds_veiled: frozenset[str] = frozenset()
 
-    def hidden_kinds_or(self, urns: list[str], what: str) -> frozenset[str]:
+    def withheld_schools(self, urns: list[str], what: str) -> frozenset[str]:
         """The schools (of ``urns``) whose ``what`` (incidents, or a kind) every answer
         withholds."""
         if what == "incidents":
@@ -152,22 +153,22 @@ async def with_disclosure(conn: AsyncConnection, q: Query) -> Query:
         counts[urn] = counts.get(urn, 0) + int(n)
     type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole)}
     t = q.threshold
-    hidden = disclosure.canonical_hidden(counts, type_of, t)
-    kinds = disclosure.canonical_kinds(cells, type_of, hidden, t)
+    hidden = patterns.canonical_hidden(counts, type_of, t)
+    kinds = patterns.canonical_kinds(cells, type_of, hidden, t)
     scope = [
         u
         for u, kind in type_of.items()
         if (q.schools is None or u in q.schools) and (not q.setting_type or kind == q.setting_type)
     ]
-    forced = disclosure.forced_types(counts, type_of, hidden, t)
+    forced = patterns.forced_types(counts, type_of, hidden, t)
     whole_type = any(set(scope) == {u for u in type_of if type_of[u] == k} for k in forced)
     return replace(
         q,
         hidden_schools=hidden,
         school_counts=counts,
-        veiled=whole_type or disclosure.scope_veiled(scope, counts, hidden, t),
+        veiled=whole_type or patterns.scope_veiled(scope, counts, hidden, t),
         hidden_kinds=kinds,
-        kinds_veiled=disclosure.kinds_veiled(scope, cells, kinds, t),
+        kinds_veiled=patterns.kinds_veiled(scope, cells, kinds, t),
     )
 
 
@@ -211,35 +212,6 @@ def day_cond(
     if q.setting_type:
         cond = cond & (d.c.setting_type == q.setting_type)
     return cond
-
-
-def whole_months(first: date, last: date) -> tuple[list[int], list[tuple[date, date]]]:
-    """The whole calendar months between two dates (consecutive month indexes, as the
-    monthly rollups key them) and the runs of days left over."""
-    years, months, days = chunks(first, last)
-    # An academic year is September to August: months 8..19 after its calendar year's start.
-    return sorted({*months, *(y * 12 + k for y in years for k in range(8, 20))}), days
-
-
-def whole_weeks(
-    runs: list[tuple[date, date]],
-) -> tuple[list[tuple[int, int]], list[tuple[date, date]]]:
-    """Within runs of days, the runs of whole weeks (Monday to Sunday; first and last week
-    index, as the weekly rollups key them) and the days left over."""
-    weeks: list[tuple[int, int]] = []
-    days: list[tuple[date, date]] = []
-    for a, b in runs:
-        monday = a + timedelta(days=-a.weekday() % 7)  # the first Monday from a
-        sunday = b - timedelta(days=(b.weekday() + 1) % 7)  # the last Sunday to b
-        if monday > sunday:
-            days.append((a, b))
-            continue
-        weeks.append((rollups.week_index(monday), rollups.week_index(sunday)))
-        if a < monday:
-            days.append((a, monday - timedelta(days=1)))
-        if sunday < b:
-            days.append((sunday + timedelta(days=1), b))
-    return weeks, days
 
 
 INCIDENT_COLUMNS = tuple(c.name for c in d.columns if c.name not in ("trust_id", "local_date"))
@@ -341,30 +313,6 @@ PUPIL_COLUMNS = ("pupil_id", "school_urn", "setting_type", *rollups.CHARACTERIST
 # The facts' characteristics key, built once (an expression is immutable, and building this
 # one costs a request milliseconds).
 FACT_KEY = rollups.characteristics_sql().label("characteristics")
-
-
-def chunks(first: date, last: date) -> tuple[list[int], list[int], list[tuple[date, date]]]:
-    """Split a date range into whole academic years, whole months and the days left over."""
-    years: list[int] = []
-    months: list[int] = []
-    days: list[tuple[date, date]] = []
-    cursor = first
-    while cursor <= last:
-        if cursor.month == 9 and cursor.day == 1 and date(cursor.year + 1, 8, 31) <= last:
-            years.append(cursor.year)
-            cursor = date(cursor.year + 1, 9, 1)
-            continue
-        next_month = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
-        if cursor.day == 1 and next_month - timedelta(days=1) <= last:
-            months.append(rollups.month_index(cursor))
-        else:
-            end = min(last, next_month - timedelta(days=1))
-            if days and days[-1][1] + timedelta(days=1) == cursor:
-                days[-1] = (days[-1][0], end)
-            else:
-                days.append((cursor, end))
-        cursor = next_month
-    return years, months, days
 
 
 def pupil_rollups(

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting import statistics as st
-from services.reporting.queries.base import Query, whole_months, whole_weeks
+from services.reporting.queries.base import Query
+from services.reporting.queries.spans import whole_months, whole_weeks
 
 s = m.parent_report_status
 h, hw = m.report_minutes, m.report_minutes_week

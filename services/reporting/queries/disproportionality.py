@@ -9,7 +9,8 @@ from services.reporting import models as m
 from services.reporting import rollups
 from services.reporting import statistics as st
 from services.reporting.disclosure import HIDDEN, Count, Stat, small, stat, suppress_column
-from services.reporting.queries.base import Query, chunks, pupil_source, rolls_of
+from services.reporting.queries.base import Query, pupil_source, rolls_of
+from services.reporting.queries.spans import chunks
 from services.reporting.queries.summary import meta
 from services.reporting.schemas_analysis import DisproportionalityReport, GroupRow
 

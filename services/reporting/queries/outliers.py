@@ -24,11 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import statistics as st
 from services.reporting.disclosure import (
-    school_cells,
     stat,
     suppress_column,
-    veiled_types,
 )
+from services.reporting.patterns import school_cells, veiled_types
 from services.reporting.queries.base import Query, r, report_cond, rolls, schools_in_scope
 from services.reporting.queries.schools import incident_columns
 from services.reporting.queries.summary import like_for_like, meta, rolls_by_school
@@ -72,7 +71,7 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
     for metric in METRICS:
         observed = [counts.get(u, {}).get(metric, 0) for u in urns]
         cells = suppress_column(observed, t)
-        withheld = q.hidden_kinds_or(list(type_of), metric)
+        withheld = q.withheld_schools(list(type_of), metric)
         if t is not None:
             # As every answer of the period shows each school's incidents (or seclusions).
             cells = school_cells(urns, dict(zip(urns, observed, strict=True)), withheld)

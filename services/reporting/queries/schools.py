@@ -14,14 +14,13 @@ from services.reporting import statistics as st
 from services.reporting.disclosure import (
     HIDDEN,
     Count,
-    school_cells,
     share_of,
     small,
     stat,
     suppress_column,
     suppress_parts,
-    veiled_types,
 )
+from services.reporting.patterns import school_cells, veiled_types
 from services.reporting.queries import delivery
 from services.reporting.queries.base import (
     Query,
@@ -181,11 +180,11 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
     if t is not None:
         # Incidents as every answer of the period shows each school's.
         totals = {u: counts.get(u, {}).get("incidents", 0) for u in urns}
-        cols["incidents"] = school_cells(urns, totals, q.hidden_kinds_or(urns, "incidents"))
+        cols["incidents"] = school_cells(urns, totals, q.withheld_schools(urns, "incidents"))
         cols["seclusion"] = school_cells(
             urns,
             {u: counts.get(u, {}).get("seclusion", 0) for u in urns},
-            q.hidden_kinds_or(urns, "seclusion"),
+            q.withheld_schools(urns, "seclusion"),
         )
     roll_cells = column([roll.get(u, 0) for u in urns])
     none = ReportStats()

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting import disclosure
+from services.reporting import disclosure, patterns
 from services.reporting import statistics as st
 from services.reporting.disclosure import (
     Count,
@@ -80,7 +80,7 @@ def kind_cells(q: Query, by_kind: dict[str, int]) -> tuple[list[Count], Count]:
     summary, and the trends of each kind)."""
     t = q.threshold
     total = sum(by_kind.values())
-    kinds = [by_kind.get(k, 0) for k in disclosure.KINDS]
+    kinds = [by_kind.get(k, 0) for k in patterns.KINDS]
     cells, total_cell = suppress_group(kinds, total, t)
     assert total_cell is not None
     if q.veiled:
@@ -95,7 +95,7 @@ def kind_cells(q: Query, by_kind: dict[str, int]) -> tuple[list[Count], Count]:
             kinds,
             total,
             t,
-            hidden={i for i, k in enumerate(disclosure.KINDS) if k in q.kinds_veiled},
+            hidden={i for i, k in enumerate(patterns.KINDS) if k in q.kinds_veiled},
         )
         assert shown is not None
         total_cell = shown
@@ -124,7 +124,7 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
     (restraint, seclusion, other), total_cell = kind_cells(q, by_kind)
     schools = await schools_in_scope(conn, q)
     school_cells = (
-        disclosure.school_cells([s.urn for s in schools], per_school, q.hidden_schools)
+        patterns.school_cells([s.urn for s in schools], per_school, q.hidden_schools)
         if t is not None
         else [Count(count=per_school.get(s.urn, 0)) for s in schools]
     )

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import periods
 from services.reporting import statistics as st
-from services.reporting.disclosure import KINDS, Count, stat, suppress_column, suppress_one
+from services.reporting.disclosure import Count, stat, suppress_column, suppress_one
+from services.reporting.patterns import KINDS
 from services.reporting.queries.base import (
     Query,
-    chunks,
     d,
     day_cond,
     f,
@@ -22,6 +22,7 @@ from services.reporting.queries.base import (
     pupil_rollups,
     rolls,
 )
+from services.reporting.queries.spans import chunks
 from services.reporting.queries.summary import kind_cells, kinds_of, meta, rolls_by_school
 from services.reporting.schemas_analysis import TrendPoint, TrendsReport
 
