@@ -128,15 +128,30 @@ def canonical_kinds(
     hidden_schools: frozenset[str],
     threshold: int | None,
 ) -> frozenset[tuple[str, str]]:
-    """The (school, kind) counts withheld in every answer of a period: a school's kinds
-    add up to its total, and each kind over a setting type or the trust adds up to a
-    published total. Small cells are withheld; then, until nothing changes, further cells
-    (smallest first) so that in every school and in every kind of every type and of the
-    trust, what is withheld is nothing, or at least two cells summing to more than the
-    threshold; a school whose total is withheld keeps at least one kind withheld."""
+    """The (school, kind) counts withheld in every answer of a period (see
+    :func:`canonical_table`: each school's kinds add up to its total)."""
+    return canonical_table(cells, KINDS, type_of, hidden_schools, threshold)
+
+
+def canonical_table(
+    cells: dict[tuple[str, str], int],
+    columns: tuple[str, ...],
+    type_of: dict[str, str],
+    hidden_rows: frozenset[str],
+    threshold: int | None,
+) -> frozenset[tuple[str, str]]:
+    """The (school, column) counts withheld in every answer: a school's columns (its
+    kinds, the intervals of a period, the terms of a year, the groups of a characteristic)
+    add up to its total, withheld for the schools in ``hidden_rows``; and each column over
+    a setting type or the trust adds up to a published total. Small cells are withheld;
+    then, until nothing changes, further cells (smallest first) so that in every school
+    and in every column of every type and of the trust, what is withheld is nothing, or
+    at least two cells summing to more than the threshold; a school whose total is
+    withheld keeps at least one column withheld."""
     if threshold is None:
         return frozenset()
     hidden = {key for key, n in cells.items() if is_small(n, threshold)}
+    columns = tuple(columns)
 
     def value(key: tuple[str, str]) -> int:
         return cells.get(key, 0)
@@ -147,24 +162,26 @@ def canonical_kinds(
             return not any(value(k) for k in group) or any(value(k) for k in inside)
         return not inside or (len(inside) >= 2 and sum(value(k) for k in inside) > threshold)
 
-    def lonely(key: tuple[str, str], group: list[tuple[str, str]]) -> bool:
+    def lonely(key: tuple[str, str], row_group: bool) -> bool:
         """Withholding this cell for a column would leave it alone in its school's row
         (nothing else there to withhold beside it, the school's total shown): pointless."""
         u = key[0]
-        if key in [(u, k) for k in KINDS] and group == [(u, k) for k in KINDS]:
-            return False  # the row itself
-        if u in hidden_schools:
+        if row_group or u in hidden_rows:
             return False
-        others = [(u, k) for k in KINDS if (u, k) != key]
-        return not any(value(o) > 0 or o in hidden for o in others)
+        return not any(
+            value((u, c)) > 0 or (u, c) in hidden for c in columns if (u, c) != key
+        )
 
     def settle(
-        group: list[tuple[str, str]], total_hidden: bool, avoid: frozenset[str] = frozenset()
+        group: list[tuple[str, str]],
+        total_hidden: bool,
+        row_group: bool,
+        avoid: frozenset[str] = frozenset(),
     ) -> bool:
         if ok(group, total_hidden):
             return False
         order = sorted(
-            (k for k in group if k not in hidden and value(k) > 0 and not lonely(k, group)),
+            (k for k in group if k not in hidden and value(k) > 0 and not lonely(k, row_group)),
             key=lambda k: (type_of.get(k[0]) in avoid, value(k), k),
         )
         if not order:
@@ -173,17 +190,25 @@ def canonical_kinds(
         return True
 
     schools = sorted(type_of)
-    # (cells, the total withheld, the (type, kind) column it is, or None)
+    types = sorted(set(type_of.values()))
+    members = {kind: [u for u in schools if type_of[u] == kind] for kind in types}
+    # (cells, the total withheld, the (type, column) it is, or None for a school's row)
     groups: list[tuple[list[tuple[str, str]], bool, tuple[str, str] | None]] = [
-        ([(u, k) for k in KINDS], u in hidden_schools, None) for u in schools
+        ([(u, c) for c in columns], u in hidden_rows, None) for u in schools
     ]
-    for kind_of_school in sorted(set(type_of.values())):
-        members = [u for u in schools if type_of[u] == kind_of_school]
-        groups += [([(u, k) for u in members], False, (kind_of_school, k)) for k in KINDS]
-    groups += [([(u, k) for u in schools], False, ("*", k)) for k in KINDS]
+    for kind in types:
+        groups += [([(u, c) for u in members[kind]], False, (kind, c)) for c in columns]
+    groups += [([(u, c) for u in schools], False, ("*", c)) for c in columns]
+
+    def unsafe_types(c: str) -> list[str]:
+        return [
+            kind
+            for kind in types
+            if _unsafe({(u, c) for u in members[kind]} & hidden, cells, threshold)
+        ]
+
     # Type columns left withheld on purpose (their total is withheld instead).
     sacrificed: set[tuple[str, str]] = set()
-    types = sorted(set(type_of.values()))
     changed = True
     while changed:
         changed = False
@@ -193,45 +218,31 @@ def canonical_kinds(
             avoid: frozenset[str] = frozenset()
             if column is not None and column[0] == "*":
                 # The trust's column draws first on types not left withheld on purpose.
-                avoid = frozenset(t for t, k in sacrificed if k == column[1]) | frozenset(
-                    kind
-                    for kind in types
-                    if _unsafe(
-                        {(u, column[1]) for u in schools if type_of[u] == kind} & hidden,
-                        cells,
-                        threshold,
-                    )
+                avoid = frozenset(t for t, c in sacrificed if c == column[1]) | frozenset(
+                    unsafe_types(column[1])
                 )
-            while settle(group, need_any, avoid):
+            while settle(group, need_any, column is None, avoid):
                 changed = True
-        for k in KINDS:
-            # As for schools' totals: a kind's total in one type alone withheld would be
+        for c in columns:
+            # As for schools' totals: a column's total in one type alone withheld would be
             # the trust's less the other types'.
-            unsafe = [
-                kind
-                for kind in types
-                if _unsafe(
-                    {(u, k) for u in schools if type_of[u] == kind and (u, k) in hidden},
-                    cells,
-                    threshold,
-                )
-            ]
+            unsafe = unsafe_types(c)
             if len(unsafe) != 1:
                 continue
             spare = sorted(
                 (
-                    (u, k)
+                    (u, c)
                     for u in schools
                     if type_of[u] != unsafe[0]
-                    and (u, k) not in hidden
-                    and value((u, k)) > 0
-                    and not lonely((u, k), [])
+                    and (u, c) not in hidden
+                    and value((u, c)) > 0
+                    and not lonely((u, c), False)
                 ),
                 key=lambda key: (value(key), key),
             )
             if spare:
                 hidden.add(spare[0])
-                sacrificed.add((type_of[spare[0][0]], k))
+                sacrificed.add((type_of[spare[0][0]], c))
                 changed = True
     return frozenset(hidden)
 

@@ -17,7 +17,7 @@ from services.reporting.periods import Period
 from services.reporting.queries.spans import chunks, whole_months
 from shared.auth.principal import AGGREGATE_ONLY_ROLES, Principal
 from shared.clock import Clock
-from shared.errors import NotFound
+from shared.errors import NotFound, ValidationFailed
 
 RESTRAINT = rollups.RESTRAINT
 SECLUSION = rollups.SECLUSION
@@ -48,13 +48,31 @@ class Query:
     # is withheld.
     hidden_kinds: frozenset[tuple[str, str]] = frozenset()
     kinds_veiled: frozenset[str] = frozenset()
+    # The same for each other per-school measure (injuries, late records, ground restraint,
+    # flagged practices, parent reports sent): the schools whose count every answer of the
+    # period withholds, each school's count, and the measures whose total over this
+    # answer's schools is withheld.
+    measure_hidden: dict[str, frozenset[str]] = field(default_factory=dict)
+    measure_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    measures_veiled: frozenset[str] = frozenset()
 
     def withheld_schools(self, urns: list[str], what: str) -> frozenset[str]:
         """The schools (of ``urns``) whose ``what`` (incidents, or a kind) every answer
         withholds."""
         if what == "incidents":
             return self.hidden_schools
+        if what in self.measure_hidden:
+            return self.measure_hidden[what]
         return frozenset(u for u in urns if (u, what) in self.hidden_kinds)
+
+    def scope_urns(self, type_of: dict[str, str]) -> list[str]:
+        """The schools of ``type_of`` (the trust's) this answer covers."""
+        return [
+            u
+            for u, kind in sorted(type_of.items())
+            if (self.schools is None or u in self.schools)
+            and (not self.setting_type or kind == self.setting_type)
+        ]
 
     def with_period(self, period: Period) -> Query:
         """The same request over another period."""
@@ -118,6 +136,20 @@ async def build_query(conn: AsyncConnection, principal: Principal, ask: Ask, clo
         threshold = DEFAULT_SUPPRESSION_THRESHOLD
         if state is not None and state.suppression_threshold:
             threshold = int(state.suppression_threshold)
+    if threshold is not None and (ask.from_date or ask.to_date):
+        # Two date ranges a day apart differ by that day: set against each other, they
+        # would give back any school's small counts. Aggregate audiences read the trust's
+        # reporting periods, whose withheld cells are settled together.
+        raise ValidationFailed(
+            "Reports for this audience cover academic years and terms, not date ranges.",
+            errors=[
+                {
+                    "pointer": "#/query/from_date" if ask.from_date else "#/query/to_date",
+                    "detail": "not available to aggregate-only readers: use academic_year "
+                    "and term",
+                }
+            ],
+        )
     version = state.vocabulary_version if state is not None else None
     if version is None:
         version = await conn.scalar(
@@ -139,29 +171,144 @@ async def build_query(conn: AsyncConnection, principal: Principal, ask: Ask, clo
     return await with_disclosure(conn, q) if threshold is not None else q
 
 
+# Per-school measures besides incidents that some answer publishes a total of (a trend's
+# intervals add up to it), each withheld by one pattern per period like incidents.
+MEASURES = ("ground_restraint", "pupil_injuries", "staff_injuries", "late_records", "flagged")
+SENT = "sent"  # parent reports sent (the parent-report rollup)
+
+
+@dataclass(frozen=True)
+class CutCounts:
+    """Per school and interval (by index): incidents by kind, and each measure."""
+
+    kinds: dict[tuple[str, int, str], int]
+    measures: dict[str, dict[tuple[str, int], int]]
+
+    def cells(self, what: str, keep: list[int] | None = None) -> dict[tuple[str, str], int]:
+        """(school, interval index as text) -> count, for incidents, a kind or a measure."""
+        out: dict[tuple[str, str], int] = {}
+        if what in self.measures:
+            items = [(u, i, n) for (u, i), n in self.measures[what].items()]
+        else:
+            items = [(u, i, n) for (u, i, k), n in self.kinds.items() if what in ("incidents", k)]
+        for u, i, n in items:
+            if keep is None or i in keep:
+                out[(u, str(i))] = out.get((u, str(i)), 0) + n
+        return out
+
+
+async def cut_counts(
+    conn: AsyncConnection, q: Query, cuts: list[tuple[str, date, date]], sent: bool = False
+) -> CutCounts:
+    """Per school and interval of ``cuts`` (the caller's schools): incidents by kind, each
+    measure and (``sent``) parent reports sent, in one statement each."""
+    parts = []
+    for i, (_, first, last) in enumerate(cuts):
+        x = incident_rows(q, first, last).c
+        parts.append(
+            sa.select(
+                sa.literal(i).label("bucket"),
+                x.school_urn,
+                x.kind,
+                sa.func.sum(x.incidents),
+                *(sa.func.sum(x[c]) for c in MEASURES),
+            ).group_by(x.school_urn, x.kind)
+        )
+    kinds: dict[tuple[str, int, str], int] = {}
+    measures: dict[str, dict[tuple[str, int], int]] = {c: {} for c in (*MEASURES, SENT)}
+    if parts:
+        for bucket, urn, kind, n, *rest in await conn.execute(
+            parts[0] if len(parts) == 1 else sa.union_all(*parts)
+        ):
+            key = (urn, int(bucket))
+            kinds[(urn, int(bucket), kind)] = kinds.get((urn, int(bucket), kind), 0) + int(n)
+            for c, v in zip(MEASURES, rest, strict=True):
+                measures[c][key] = measures[c].get(key, 0) + int(v or 0)
+    if sent and cuts:
+        whens = [(r.c.local_date.between(a, b), i) for i, (_, a, b) in enumerate(cuts)]
+        bucket = sa.case(*whens, else_=-1)
+        cond = report_cond(q, cuts[0][1], cuts[-1][2])
+        for b, urn, n in await conn.execute(
+            sa.select(bucket, r.c.school_urn, sa.func.sum(r.c.sent))
+            .where(cond)
+            .group_by(bucket, r.c.school_urn)
+        ):
+            if int(b) >= 0:
+                measures[SENT][(urn, int(b))] = int(n or 0)
+    return CutCounts(kinds, measures)
+
+
+def lattice(q: Query) -> tuple[list[tuple[str, date, date]], int | None]:
+    """The academic year's terms (and the holidays between them) and which of them the
+    period is (None: the whole year), when the period is the year or one of them: the
+    cells every answer of the year and of its terms is settled over together. Else the
+    period alone, as its one cut."""
+    year = periods.academic_year_period(q.period.academic_year)
+    terms = periods.buckets(year, "term", q.term_dates)
+    here = (q.period.from_date, q.period.to_date)
+    if here == (year.from_date, year.to_date):
+        return terms, None
+    for i, (_, first, last) in enumerate(terms):
+        if here == (first, last):
+            return terms, i
+    return [(q.period.label, q.period.from_date, q.period.to_date)], 0
+
+
+def settled(
+    cells: dict[tuple[str, str], int],
+    columns: list[str],
+    at: int | None,
+    type_of: dict[str, str],
+    t: int | None,
+) -> tuple[dict[str, int], frozenset[str]]:
+    """One measure's counts for the period, per school, and the schools withheld in every
+    answer: over the year's terms, the year's pattern (:func:`patterns.canonical_hidden`)
+    and each term's column of one table settled under it, so that no term's total can be
+    taken from the year's with the others'."""
+    year: dict[str, int] = {}
+    for (u, _), n in cells.items():
+        year[u] = year.get(u, 0) + n
+    year_hidden = patterns.canonical_hidden(year, type_of, t)
+    if at is None:
+        return year, year_hidden
+    if len(columns) == 1:
+        return year, year_hidden  # the period alone: its own pattern
+    table = patterns.canonical_table(cells, tuple(columns), type_of, year_hidden, t)
+    col = columns[at]
+    counts = {u: n for (u, c), n in cells.items() if c == col}
+    return counts, frozenset(u for u, c in table if c == col)
+
+
 async def with_disclosure(conn: AsyncConnection, q: Query) -> Query:
-    """The query with the period's withheld schools (the same for every scope) and
-    whether its own total is withheld."""
+    """The query with the period's withheld schools, for incidents, kinds and each
+    measure (the same for every scope), and which of its own totals are withheld."""
     whole = replace(q, schools=None, setting_type=None)
-    x = incident_rows(whole).c
-    cells: dict[tuple[str, str], int] = {}
-    counts: dict[str, int] = {}
-    for urn, kind, n in await conn.execute(
-        sa.select(x.school_urn, x.kind, sa.func.sum(x.incidents)).group_by(x.school_urn, x.kind)
-    ):
-        cells[(urn, kind)] = cells.get((urn, kind), 0) + int(n)
-        counts[urn] = counts.get(urn, 0) + int(n)
     type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole)}
+    cuts, at = lattice(q)
+    counted = await cut_counts(conn, whole, cuts, sent=True)
+    columns = [str(i) for i in range(len(cuts))]
+    keep = None if at is None else [at]
     t = q.threshold
-    hidden = patterns.canonical_hidden(counts, type_of, t)
+    counts, hidden = settled(counted.cells("incidents"), columns, at, type_of, t)
+    cells: dict[tuple[str, str], int] = {}
+    for (u, i, k), n in counted.kinds.items():
+        if keep is None or i in keep:
+            cells[(u, k)] = cells.get((u, k), 0) + n
     kinds = patterns.canonical_kinds(cells, type_of, hidden, t)
-    scope = [
-        u
-        for u, kind in type_of.items()
-        if (q.schools is None or u in q.schools) and (not q.setting_type or kind == q.setting_type)
-    ]
+    scope = q.scope_urns(type_of)
     forced = patterns.forced_types(counts, type_of, hidden, t)
     whole_type = any(set(scope) == {u for u in type_of if type_of[u] == k} for k in forced)
+    measure_hidden: dict[str, frozenset[str]] = {}
+    measure_counts: dict[str, dict[str, int]] = {}
+    measures_veiled = set()
+    for c in (*MEASURES, SENT):
+        mine, withheld = settled(counted.cells(c), columns, at, type_of, t)
+        measure_counts[c], measure_hidden[c] = mine, withheld
+        pushed = patterns.forced_types(mine, type_of, withheld, t)
+        if any(set(scope) == {u for u in type_of if type_of[u] == k} for k in pushed) or (
+            patterns.scope_veiled(scope, mine, withheld, t)
+        ):
+            measures_veiled.add(c)
     return replace(
         q,
         hidden_schools=hidden,
@@ -169,6 +316,9 @@ async def with_disclosure(conn: AsyncConnection, q: Query) -> Query:
         veiled=whole_type or patterns.scope_veiled(scope, counts, hidden, t),
         hidden_kinds=kinds,
         kinds_veiled=patterns.kinds_veiled(scope, cells, kinds, t),
+        measure_hidden=measure_hidden,
+        measure_counts=measure_counts,
+        measures_veiled=frozenset(measures_veiled),
     )
 
 

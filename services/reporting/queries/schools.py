@@ -186,6 +186,20 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
             {u: counts.get(u, {}).get("seclusion", 0) for u in urns},
             q.withheld_schools(urns, "seclusion"),
         )
+        # Each measure as every answer of the period shows each school's (a trend's
+        # intervals add up to its total over any scope).
+        for name, measure in (
+            ("ground_restraint", "ground_restraint"),
+            ("pupil_injuries", "pupil_injuries"),
+            ("staff_injuries", "staff_injuries"),
+            ("late", "late_records"),
+            ("flagged", "flagged"),
+        ):
+            cols[name] = school_cells(
+                urns,
+                {u: counts.get(u, {}).get(name, 0) for u in urns},
+                q.withheld_schools(urns, measure),
+            )
     roll_cells = column([roll.get(u, 0) for u in urns])
     none = ReportStats()
     pr_raw = {

@@ -20,6 +20,7 @@ from services.reporting.disclosure import (
 )
 from services.reporting.periods import Period
 from services.reporting.queries.base import (
+    SENT,
     Query,
     incident_rows,
     pupil_source,
@@ -188,7 +189,7 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
         ],
         # One report per incident, often: withheld with the total it would give back.
         parent_reports_sent=Count(count=None, suppressed=True)
-        if q.veiled and sent
+        if (q.veiled or SENT in q.measures_veiled) and sent
         else suppress_one(sent, t),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -9,18 +10,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting import periods
+from services.reporting import patterns, periods
 from services.reporting import statistics as st
-from services.reporting.disclosure import Count, stat, suppress_column, suppress_one
+from services.reporting.disclosure import Count, stat, suppress_group, suppress_one
 from services.reporting.patterns import KINDS
 from services.reporting.queries.base import (
     Query,
+    cut_counts,
     d,
     day_cond,
     f,
     incident_cond,
     pupil_rollups,
     rolls,
+    schools_in_scope,
 )
 from services.reporting.queries.spans import chunks
 from services.reporting.queries.summary import kind_cells, kinds_of, meta, rolls_by_school
@@ -76,13 +79,53 @@ async def _pupils(conn: AsyncConnection, q: Query, cuts: list[tuple[str, date, d
     return [counted.get(n, 0) for n in range(len(cuts))]
 
 
+def _base(metric: str) -> str:
+    """What a metric counts: incidents (and their rate), a kind, or a measure."""
+    return "incidents" if metric == "rate" else metric
+
+
+async def _settled(
+    conn: AsyncConnection, q: Query, metric: str, cuts: list[tuple[str, date, date]]
+) -> tuple[list[int], set[int]]:
+    """For aggregate audiences: the metric per interval over the caller's schools, and the
+    intervals withheld because they would give back a (school, interval) count withheld in
+    every answer. The trust's schools' counts per interval are settled as one table (each
+    school's intervals add up to its total for the period, withheld as every answer
+    withholds it; each interval adds up over a setting type and over the trust), so that a
+    type's week, less its schools' weeks, gives back none of them."""
+    whole = replace(q, schools=None, setting_type=None)
+    type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole)}
+    counted = await cut_counts(conn, whole, cuts)
+    what = _base(metric)
+    cells = counted.cells(what)
+    if what == "incidents":
+        rows = q.hidden_schools
+    elif what in KINDS:
+        rows = frozenset(u for u in type_of if (u, what) in q.hidden_kinds)
+    else:
+        rows = q.measure_hidden.get(what, frozenset())
+    columns = tuple(str(i) for i in range(len(cuts)))
+    table = patterns.canonical_table(cells, columns, type_of, rows, q.threshold)
+    scope = q.scope_urns(type_of)
+    values, veiled = [], set()
+    for i, c in enumerate(columns):
+        keys = [(u, c) for u in scope]
+        values.append(sum(cells.get(k, 0) for k in keys))
+        if patterns.scope_veiled(keys, cells, table, q.threshold):
+            veiled.add(i)
+    return values, veiled
+
+
 async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) -> TrendsReport:
     """The metric per interval over the period (counts suppressed as one column)."""
     cuts = periods.buckets(q.period, interval, q.term_dates)
-    per_day: dict[date, int] = {}
+    t = q.threshold
     values: list[int] = []
+    veiled: set[int] = set()
     if metric == "pupils":
         values = await _pupils(conn, q, cuts)
+    elif t is not None:
+        values, veiled = await _settled(conn, q, metric, cuts)
     else:
         value = sa.func.coalesce(sa.func.sum(ROLLUP[metric]), 0)
         rows = await conn.execute(
@@ -92,9 +135,12 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
         values = [
             sum(n for day, n in per_day.items() if first <= day <= last) for _, first, last in cuts
         ]
-    t = q.threshold
-    cells = suppress_column(values, t)
-    withheld = (q.veiled and metric in INCIDENT_METRICS) or metric in q.kinds_veiled
+    cells, _ = suppress_group(values, sum(values), t, hidden=veiled)
+    withheld = (
+        (q.veiled and metric in INCIDENT_METRICS)
+        or metric in q.kinds_veiled
+        or metric in q.measures_veiled
+    )
     if t is not None and metric in KINDS and not withheld:
         # A kind the summary withholds here (beside another it protects) is withheld in
         # every interval too: one interval, or all of them, would add up to it.
