@@ -274,10 +274,16 @@ async def test_peer_rates_and_report_parts_give_no_withheld_count_back(
     row = {x["school_urn"]: x for x in schools}
     withheld = {u for u in plan if row[u]["incidents"]["suppressed"]}
     assert withheld == {"100001", "100002"}
-    assert all(row[u]["peer_rate"]["suppressed"] for u in ("100001", "100002"))
     incident_funnels = [f for f in funnels if f["metric"] == "incidents"]
-    for f in incident_funnels:
-        assert (f["target_rate"] is None) == (plan[f["school_urn"]][0] == "primary")
+    for kind in ("primary", "secondary"):
+        # A type's rate (and the expected counts and limits) only where its total is shown.
+        typed = (await rep.get(f"/v1/trusts/TR00001/summary?setting_type={kind}", headers=h)).json()
+        shown = not typed["incidents"]["total"]["suppressed"]
+        for u in (u for u in plan if plan[u][0] == kind):
+            assert row[u]["peer_rate"]["suppressed"] != shown
+        for f in incident_funnels:
+            if plan[f["school_urn"]][0] == kind:
+                assert (f["target_rate"] is not None) == shown
     assert {f["school_urn"] for f in incident_funnels if f["position_99_8"]} == set(plan)
     pr = row["100002"]["parent_reports"]
     assert pr["missed"]["suppressed"]
@@ -351,61 +357,3 @@ async def test_peer_rates_and_report_parts_give_no_withheld_count_back(
     assert row["100002"]["parent_reports"]["reports"]["suppressed"]  # about 40: its incidents
     assert hidden & set(known) == set()
     assert determined(equations, known) & hidden == set()
-
-
-def test_one_pattern_leaves_no_type_total_to_subtract() -> None:
-    """A setting type with a single school of small count (alternative provision, say):
-    the trust's total less the other types' would be its total. A school of another type
-    is withheld too, and that type's total with it; then nothing withheld is determined by
-    the schools, the types' totals shown and the trust's, for schools' totals and kinds."""
-    from services.reporting.patterns import (
-        canonical_hidden,
-        canonical_kinds,
-        forced_types,
-        scope_veiled,
-    )
-
-    type_of = {"a": "ap", "b": "primary", "c": "primary", "d": "secondary", "e": "secondary"}
-    for counts in (
-        {"a": 3, "b": 20, "c": 30, "d": 40, "e": 50},
-        {"a": 4, "b": 1, "c": 30, "d": 2, "e": 50},
-        {"a": 7, "b": 20, "c": 0, "d": 2, "e": 9},
-    ):
-        hidden = canonical_hidden(counts, type_of, 4)
-        forced = forced_types(counts, type_of, hidden, 4)
-        known = {u: n for u, n in counts.items() if u not in hidden}
-        equations = [({u: 1 for u in counts}, sum(counts.values()))]
-        for kind in sorted(set(type_of.values())):
-            members = [u for u in counts if type_of[u] == kind]
-            if kind not in forced and not scope_veiled(members, counts, hidden, 4):
-                equations.append(({u: 1 for u in members}, sum(counts[u] for u in members)))
-        assert {u for u, n in counts.items() if 1 <= n <= 4} <= hidden
-        assert determined(equations, known) & hidden == set(), counts
-        # Kinds: only school a secludes; the rest is restraint.
-        cells = {(u, "restraint"): n for u, n in counts.items() if u != "a"}
-        cells[("a", "seclusion")] = counts["a"]
-        kinds = canonical_kinds(cells, type_of, hidden, 4)
-        equations = []
-        for k in ("restraint", "seclusion", "other"):
-            keys = [(u, k) for u in counts]
-            if not scope_veiled(keys, cells, kinds, 4):
-                total = sum(cells.get(x, 0) for x in keys)
-                equations.append(({f"{u}.{k}": 1 for u, _ in keys}, total))
-            for kind in sorted(set(type_of.values())):
-                mine = [(u, k) for u in counts if type_of[u] == kind]
-                if not scope_veiled(mine, cells, kinds, 4):
-                    total = sum(cells.get(x, 0) for x in mine)
-                    equations.append(({f"{u}.{k}": 1 for u, _ in mine}, total))
-        for u in counts:
-            if u not in hidden:
-                equations.append(
-                    ({f"{u}.{k}": 1 for k in ("restraint", "seclusion", "other")}, counts[u])
-                )
-        shown = {
-            f"{u}.{k}": cells.get((u, k), 0)
-            for u in counts
-            for k in ("restraint", "seclusion", "other")
-            if (u, k) not in kinds
-        }
-        withheld = {f"{u}.{k}" for u, k in kinds}
-        assert determined(equations, shown) & withheld == set(), counts

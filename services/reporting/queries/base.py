@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
-from services.reporting import patterns, periods, rollups
+from services.reporting import periods, rollups
 from services.reporting.config import DEFAULT_SUPPRESSION_THRESHOLD
 from services.reporting.periods import Period
 from services.reporting.queries.spans import chunks, whole_months
@@ -55,6 +55,33 @@ class Query:
     measure_hidden: dict[str, frozenset[str]] = field(default_factory=dict)
     measure_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     measures_veiled: frozenset[str] = frozenset()
+    # The one pattern every answer reads (services.reporting.linked): withheld cells
+    # (row, column, what), the year's terms when the period is the year or one of them
+    # (the columns; else none, and the period is column "0"), and this period's column.
+    visible: frozenset[str] | None = None  # the caller's own schools (None: the trust's)
+    withheld: frozenset[tuple[str, str, str]] = frozenset()
+    terms: list[tuple[str, date, date]] = field(default_factory=list)
+    column: str = "0"
+
+    @property
+    def row(self) -> str:
+        """This answer's row in the pattern: a school, a setting type, the trust, or the
+        caller's own schools (of a setting type)."""
+        if self.schools is not None and len(self.schools) == 1 and self.schools != self.visible:
+            return next(iter(self.schools))
+        if self.visible is not None and len(self.visible) == 1:
+            return next(iter(self.visible))
+        mine = "~" if self.visible is not None else "*"
+        return f"{mine}:{self.setting_type}" if self.setting_type else mine
+
+    def types_withheld(self, what: str) -> set[str]:
+        """Setting types whose total (incidents: ``all``, a kind or a measure) over the
+        trust every answer of the period withholds (a type's rate would give it back)."""
+        return {
+            row.partition(":")[2]
+            for row, col, w in self.withheld
+            if col == self.column and w == what and row.startswith("*:")
+        }
 
     def withheld_schools(self, urns: list[str], what: str) -> frozenset[str]:
         """The schools (of ``urns``) whose ``what`` (incidents, or a kind) every answer
@@ -98,6 +125,20 @@ class Ask:
 
 async def build_query(conn: AsyncConnection, principal: Principal, ask: Ask, clock: Clock) -> Query:
     """Resolve the caller's scope, the period (trust term dates) and the trust's settings."""
+    aggregate_only = principal.role in AGGREGATE_ONLY_ROLES and not principal.pupil_level
+    if aggregate_only and (ask.from_date or ask.to_date):
+        # Two date ranges a day apart differ by that day: set against each other, they
+        # would give back any school's small counts. Aggregate audiences read the trust's
+        # reporting periods, whose withheld cells are settled together.
+        raise ValidationFailed(
+            "Reports for this audience cover academic years and terms, not date ranges.",
+            errors=[
+                {
+                    "pointer": "#/query/from_date" if ask.from_date else "#/query/to_date",
+                    "detail": "not available to aggregate-only readers: use academic_year and term",
+                }
+            ],
+        )
     if conn.dialect.name == "postgresql":
         # A report's statements are prepared and reused: after five runs PostgreSQL may
         # switch to a generic plan, blind to how many rows the trust and period select,
@@ -132,24 +173,10 @@ async def build_query(conn: AsyncConnection, principal: Principal, ask: Ask, clo
         schools = frozenset({ask.school})
     today = clock.now().astimezone(ZoneInfo("Europe/London")).date()
     threshold: int | None = None
-    if principal.role in AGGREGATE_ONLY_ROLES and not principal.pupil_level:
+    if aggregate_only:
         threshold = DEFAULT_SUPPRESSION_THRESHOLD
         if state is not None and state.suppression_threshold:
             threshold = int(state.suppression_threshold)
-    if threshold is not None and (ask.from_date or ask.to_date):
-        # Two date ranges a day apart differ by that day: set against each other, they
-        # would give back any school's small counts. Aggregate audiences read the trust's
-        # reporting periods, whose withheld cells are settled together.
-        raise ValidationFailed(
-            "Reports for this audience cover academic years and terms, not date ranges.",
-            errors=[
-                {
-                    "pointer": "#/query/from_date" if ask.from_date else "#/query/to_date",
-                    "detail": "not available to aggregate-only readers: use academic_year "
-                    "and term",
-                }
-            ],
-        )
     version = state.vocabulary_version if state is not None else None
     if version is None:
         version = await conn.scalar(
@@ -167,159 +194,9 @@ async def build_query(conn: AsyncConnection, principal: Principal, ask: Ask, clo
         vocabulary_version=version,
         data_as_of=state.last_event_at if state is not None else None,
         term_dates=term_dates,
+        visible=principal.schools,
     )
-    return await with_disclosure(conn, q) if threshold is not None else q
-
-
-# Per-school measures besides incidents that some answer publishes a total of (a trend's
-# intervals add up to it), each withheld by one pattern per period like incidents.
-MEASURES = ("ground_restraint", "pupil_injuries", "staff_injuries", "late_records", "flagged")
-SENT = "sent"  # parent reports sent (the parent-report rollup)
-
-
-@dataclass(frozen=True)
-class CutCounts:
-    """Per school and interval (by index): incidents by kind, and each measure."""
-
-    kinds: dict[tuple[str, int, str], int]
-    measures: dict[str, dict[tuple[str, int], int]]
-
-    def cells(self, what: str, keep: list[int] | None = None) -> dict[tuple[str, str], int]:
-        """(school, interval index as text) -> count, for incidents, a kind or a measure."""
-        out: dict[tuple[str, str], int] = {}
-        if what in self.measures:
-            items = [(u, i, n) for (u, i), n in self.measures[what].items()]
-        else:
-            items = [(u, i, n) for (u, i, k), n in self.kinds.items() if what in ("incidents", k)]
-        for u, i, n in items:
-            if keep is None or i in keep:
-                out[(u, str(i))] = out.get((u, str(i)), 0) + n
-        return out
-
-
-async def cut_counts(
-    conn: AsyncConnection, q: Query, cuts: list[tuple[str, date, date]], sent: bool = False
-) -> CutCounts:
-    """Per school and interval of ``cuts`` (the caller's schools): incidents by kind, each
-    measure and (``sent``) parent reports sent, in one statement each."""
-    parts = []
-    for i, (_, first, last) in enumerate(cuts):
-        x = incident_rows(q, first, last).c
-        parts.append(
-            sa.select(
-                sa.literal(i).label("bucket"),
-                x.school_urn,
-                x.kind,
-                sa.func.sum(x.incidents),
-                *(sa.func.sum(x[c]) for c in MEASURES),
-            ).group_by(x.school_urn, x.kind)
-        )
-    kinds: dict[tuple[str, int, str], int] = {}
-    measures: dict[str, dict[tuple[str, int], int]] = {c: {} for c in (*MEASURES, SENT)}
-    if parts:
-        for bucket, urn, kind, n, *rest in await conn.execute(
-            parts[0] if len(parts) == 1 else sa.union_all(*parts)
-        ):
-            key = (urn, int(bucket))
-            kinds[(urn, int(bucket), kind)] = kinds.get((urn, int(bucket), kind), 0) + int(n)
-            for c, v in zip(MEASURES, rest, strict=True):
-                measures[c][key] = measures[c].get(key, 0) + int(v or 0)
-    if sent and cuts:
-        whens = [(r.c.local_date.between(a, b), i) for i, (_, a, b) in enumerate(cuts)]
-        bucket = sa.case(*whens, else_=-1)
-        cond = report_cond(q, cuts[0][1], cuts[-1][2])
-        for b, urn, n in await conn.execute(
-            sa.select(bucket, r.c.school_urn, sa.func.sum(r.c.sent))
-            .where(cond)
-            .group_by(bucket, r.c.school_urn)
-        ):
-            if int(b) >= 0:
-                measures[SENT][(urn, int(b))] = int(n or 0)
-    return CutCounts(kinds, measures)
-
-
-def lattice(q: Query) -> tuple[list[tuple[str, date, date]], int | None]:
-    """The academic year's terms (and the holidays between them) and which of them the
-    period is (None: the whole year), when the period is the year or one of them: the
-    cells every answer of the year and of its terms is settled over together. Else the
-    period alone, as its one cut."""
-    year = periods.academic_year_period(q.period.academic_year)
-    terms = periods.buckets(year, "term", q.term_dates)
-    here = (q.period.from_date, q.period.to_date)
-    if here == (year.from_date, year.to_date):
-        return terms, None
-    for i, (_, first, last) in enumerate(terms):
-        if here == (first, last):
-            return terms, i
-    return [(q.period.label, q.period.from_date, q.period.to_date)], 0
-
-
-def settled(
-    cells: dict[tuple[str, str], int],
-    columns: list[str],
-    at: int | None,
-    type_of: dict[str, str],
-    t: int | None,
-) -> tuple[dict[str, int], frozenset[str]]:
-    """One measure's counts for the period, per school, and the schools withheld in every
-    answer: over the year's terms, the year's pattern (:func:`patterns.canonical_hidden`)
-    and each term's column of one table settled under it, so that no term's total can be
-    taken from the year's with the others'."""
-    year: dict[str, int] = {}
-    for (u, _), n in cells.items():
-        year[u] = year.get(u, 0) + n
-    year_hidden = patterns.canonical_hidden(year, type_of, t)
-    if at is None:
-        return year, year_hidden
-    if len(columns) == 1:
-        return year, year_hidden  # the period alone: its own pattern
-    table = patterns.canonical_table(cells, tuple(columns), type_of, year_hidden, t)
-    col = columns[at]
-    counts = {u: n for (u, c), n in cells.items() if c == col}
-    return counts, frozenset(u for u, c in table if c == col)
-
-
-async def with_disclosure(conn: AsyncConnection, q: Query) -> Query:
-    """The query with the period's withheld schools, for incidents, kinds and each
-    measure (the same for every scope), and which of its own totals are withheld."""
-    whole = replace(q, schools=None, setting_type=None)
-    type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole)}
-    cuts, at = lattice(q)
-    counted = await cut_counts(conn, whole, cuts, sent=True)
-    columns = [str(i) for i in range(len(cuts))]
-    keep = None if at is None else [at]
-    t = q.threshold
-    counts, hidden = settled(counted.cells("incidents"), columns, at, type_of, t)
-    cells: dict[tuple[str, str], int] = {}
-    for (u, i, k), n in counted.kinds.items():
-        if keep is None or i in keep:
-            cells[(u, k)] = cells.get((u, k), 0) + n
-    kinds = patterns.canonical_kinds(cells, type_of, hidden, t)
-    scope = q.scope_urns(type_of)
-    forced = patterns.forced_types(counts, type_of, hidden, t)
-    whole_type = any(set(scope) == {u for u in type_of if type_of[u] == k} for k in forced)
-    measure_hidden: dict[str, frozenset[str]] = {}
-    measure_counts: dict[str, dict[str, int]] = {}
-    measures_veiled = set()
-    for c in (*MEASURES, SENT):
-        mine, withheld = settled(counted.cells(c), columns, at, type_of, t)
-        measure_counts[c], measure_hidden[c] = mine, withheld
-        pushed = patterns.forced_types(mine, type_of, withheld, t)
-        if any(set(scope) == {u for u in type_of if type_of[u] == k} for k in pushed) or (
-            patterns.scope_veiled(scope, mine, withheld, t)
-        ):
-            measures_veiled.add(c)
-    return replace(
-        q,
-        hidden_schools=hidden,
-        school_counts=counts,
-        veiled=whole_type or patterns.scope_veiled(scope, counts, hidden, t),
-        hidden_kinds=kinds,
-        kinds_veiled=patterns.kinds_veiled(scope, cells, kinds, t),
-        measure_hidden=measure_hidden,
-        measure_counts=measure_counts,
-        measures_veiled=frozenset(measures_veiled),
-    )
+    return q
 
 
 def school_cond(q: Query, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:

@@ -27,7 +27,7 @@ from services.reporting.disclosure import (
     stat,
     suppress_column,
 )
-from services.reporting.patterns import school_cells, veiled_types
+from services.reporting.patterns import school_cells
 from services.reporting.queries.base import Query, r, report_cond, rolls, schools_in_scope
 from services.reporting.queries.schools import incident_columns
 from services.reporting.queries.summary import like_for_like, meta, rolls_by_school
@@ -75,8 +75,8 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
         if t is not None:
             # As every answer of the period shows each school's incidents (or seclusions).
             cells = school_cells(urns, dict(zip(urns, observed, strict=True)), withheld)
-        per_school = {u: counts.get(u, {}).get(metric, 0) for u in type_of}
-        veiled = veiled_types(per_school, type_of, withheld, t)
+        # A type's rate with its roll gives back its total: withheld with it.
+        veiled = q.types_withheld({"incidents": "all"}.get(metric, metric))
         for i, s in enumerate(mine):
             peers = by_type[s.setting_type]
             n_roll = roll.get(s.urn, 0)

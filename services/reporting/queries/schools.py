@@ -20,7 +20,7 @@ from services.reporting.disclosure import (
     suppress_column,
     suppress_parts,
 )
-from services.reporting.patterns import school_cells, veiled_types
+from services.reporting.patterns import school_cells
 from services.reporting.queries import delivery
 from services.reporting.queries.base import (
     Query,
@@ -226,14 +226,8 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
         )
         for k, c in zip(parts, cells, strict=True):
             pr_cells[k][i] = c
-    # A type's rate with its published roll gives back its total: withheld wherever that
-    # total, less the shown schools, would give back a withheld school.
-    veiled = veiled_types(
-        {u: peer_counts.get(u, {}).get("incidents", 0) for u in type_of},
-        type_of,
-        q.hidden_schools,
-        t,
-    )
+    # A type's rate with its published roll gives back its total: withheld with it.
+    veiled = q.types_withheld("all")
     rows = []
     for i, s in enumerate(schools):
         n = counts.get(s.urn, {})

@@ -8,19 +8,17 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting import disclosure, patterns
+from services.reporting import patterns
 from services.reporting import statistics as st
 from services.reporting.disclosure import (
     Count,
     share_of,
     small,
     stat,
-    suppress_group,
     suppress_one,
 )
 from services.reporting.periods import Period
 from services.reporting.queries.base import (
-    SENT,
     Query,
     incident_rows,
     pupil_source,
@@ -28,8 +26,8 @@ from services.reporting.queries.base import (
     report_cond,
     rolls,
     schools_in_scope,
-    with_disclosure,
 )
+from services.reporting.queries.withheld import SENT, with_disclosure
 from services.reporting.schemas import (
     Change,
     IncidentCounts,
@@ -77,30 +75,20 @@ async def count_incidents(
 
 
 def kind_cells(q: Query, by_kind: dict[str, int]) -> tuple[list[Count], Count]:
-    """The kinds and the total of the caller's schools as every answer shows them (the
-    summary, and the trends of each kind)."""
-    t = q.threshold
+    """The kinds and the total of the caller's schools as every answer shows them: for
+    aggregate audiences, as the period's pattern has them (services.reporting.linked)."""
     total = sum(by_kind.values())
     kinds = [by_kind.get(k, 0) for k in patterns.KINDS]
-    cells, total_cell = suppress_group(kinds, total, t)
-    assert total_cell is not None
-    if q.veiled:
-        # The total over these schools would give back a school withheld in every answer:
-        # withheld, with every kind that would add up to it.
-        total_cell = Count(count=None, suppressed=True)
-        cells = [Count(count=None, suppressed=True) if n else Count(count=0) for n in kinds]
-    elif q.kinds_veiled:
-        # A kind's total here would give back a (school, kind) withheld in every answer:
-        # withheld, beside enough other kinds (or the total) that none is given back.
-        cells, shown = disclosure.suppress_group(
-            kinds,
-            total,
-            t,
-            hidden={i for i, k in enumerate(patterns.KINDS) if k in q.kinds_veiled},
-        )
-        assert shown is not None
-        total_cell = shown
-    return cells, total_cell
+    if q.threshold is None:
+        return [Count(count=n) for n in kinds], Count(count=total)
+
+    def cell(n: int, withheld: bool) -> Count:
+        return Count(count=None, suppressed=True) if n and withheld else Count(count=n)
+
+    return (
+        [cell(n, k in q.kinds_veiled) for n, k in zip(kinds, patterns.KINDS, strict=True)],
+        cell(total, q.veiled),
+    )
 
 
 async def kinds_of(conn: AsyncConnection, q: Query) -> dict[str, int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,23 +9,22 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting import patterns, periods
+from services.reporting import periods
 from services.reporting import statistics as st
-from services.reporting.disclosure import Count, stat, suppress_group, suppress_one
-from services.reporting.patterns import KINDS
+from services.reporting.disclosure import Count, stat, suppress_column, suppress_one
+from services.reporting.linked import ALL
 from services.reporting.queries.base import (
     Query,
-    cut_counts,
     d,
     day_cond,
     f,
     incident_cond,
     pupil_rollups,
     rolls,
-    schools_in_scope,
 )
 from services.reporting.queries.spans import chunks
-from services.reporting.queries.summary import kind_cells, kinds_of, meta, rolls_by_school
+from services.reporting.queries.summary import meta, rolls_by_school
+from services.reporting.queries.withheld import interval_pattern
 from services.reporting.schemas_analysis import TrendPoint, TrendsReport
 
 ROLLUP: dict[str, sa.ColumnElement[Any]] = {
@@ -41,8 +39,6 @@ ROLLUP: dict[str, sa.ColumnElement[Any]] = {
     "rate": d.c.incidents,
 }
 METRICS = (*ROLLUP, "pupils")
-# Metrics whose intervals (alone, or with the other kinds) add up to the incidents total.
-INCIDENT_METRICS = ("incidents", "restraint", "seclusion", "other", "rate")
 
 
 async def _pupils(conn: AsyncConnection, q: Query, cuts: list[tuple[str, date, date]]) -> list[int]:
@@ -79,45 +75,15 @@ async def _pupils(conn: AsyncConnection, q: Query, cuts: list[tuple[str, date, d
     return [counted.get(n, 0) for n in range(len(cuts))]
 
 
-def _base(metric: str) -> str:
-    """What a metric counts: incidents (and their rate), a kind, or a measure."""
-    return "incidents" if metric == "rate" else metric
-
-
-async def _settled(
-    conn: AsyncConnection, q: Query, metric: str, cuts: list[tuple[str, date, date]]
-) -> tuple[list[int], set[int]]:
-    """For aggregate audiences: the metric per interval over the caller's schools, and the
-    intervals withheld because they would give back a (school, interval) count withheld in
-    every answer. The trust's schools' counts per interval are settled as one table (each
-    school's intervals add up to its total for the period, withheld as every answer
-    withholds it; each interval adds up over a setting type and over the trust), so that a
-    type's week, less its schools' weeks, gives back none of them."""
-    whole = replace(q, schools=None, setting_type=None)
-    type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole)}
-    counted = await cut_counts(conn, whole, cuts)
-    what = _base(metric)
-    cells = counted.cells(what)
-    if what == "incidents":
-        rows = q.hidden_schools
-    elif what in KINDS:
-        rows = frozenset(u for u in type_of if (u, what) in q.hidden_kinds)
-    else:
-        rows = q.measure_hidden.get(what, frozenset())
-    columns = tuple(str(i) for i in range(len(cuts)))
-    table = patterns.canonical_table(cells, columns, type_of, rows, q.threshold)
-    scope = q.scope_urns(type_of)
-    values, veiled = [], set()
-    for i, c in enumerate(columns):
-        keys = [(u, c) for u in scope]
-        values.append(sum(cells.get(k, 0) for k in keys))
-        if patterns.scope_veiled(keys, cells, table, q.threshold):
-            veiled.add(i)
-    return values, veiled
+def _what(metric: str) -> str:
+    """A metric's cells in the pattern: incidents (and their rate), a kind, or a measure."""
+    return ALL if metric in ("incidents", "rate") else metric
 
 
 async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) -> TrendsReport:
-    """The metric per interval over the period (counts suppressed as one column)."""
+    """The metric per interval over the period. For aggregate audiences, each interval as
+    the period's one pattern withholds it (services.reporting.linked): a type's week, less
+    its schools' weeks, or a week's incidents less its kinds, gives none back."""
     cuts = periods.buckets(q.period, interval, q.term_dates)
     t = q.threshold
     values: list[int] = []
@@ -125,7 +91,7 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
     if metric == "pupils":
         values = await _pupils(conn, q, cuts)
     elif t is not None:
-        values, veiled = await _settled(conn, q, metric, cuts)
+        values, veiled = await interval_pattern(conn, q, cuts, _what(metric))
     else:
         value = sa.func.coalesce(sa.func.sum(ROLLUP[metric]), 0)
         rows = await conn.execute(
@@ -135,21 +101,16 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
         values = [
             sum(n for day, n in per_day.items() if first <= day <= last) for _, first, last in cuts
         ]
-    cells, _ = suppress_group(values, sum(values), t, hidden=veiled)
-    withheld = (
-        (q.veiled and metric in INCIDENT_METRICS)
-        or metric in q.kinds_veiled
-        or metric in q.measures_veiled
-    )
-    if t is not None and metric in KINDS and not withheld:
-        # A kind the summary withholds here (beside another it protects) is withheld in
-        # every interval too: one interval, or all of them, would add up to it.
-        cells_by_kind, _ = kind_cells(q, await kinds_of(conn, q))
-        withheld = cells_by_kind[KINDS.index(metric)].suppressed
-    if withheld:
-        # These schools' total (or this kind's) is withheld in every answer: so is each
-        # interval that would add up to it (the kinds together add up to the total too).
-        cells = [Count(count=None, suppressed=True) if n else Count(count=0) for n in values]
+    if metric == "pupils" or t is None:
+        cells = suppress_column(values, t)
+        if q.veiled and metric == "pupils":
+            # These schools' incidents are withheld: their pupils too, interval by interval.
+            cells = [Count(count=None, suppressed=True) if n else Count(count=0) for n in values]
+    else:
+        cells = [
+            Count(count=None, suppressed=True) if i in veiled and n else Count(count=n)
+            for i, n in enumerate(values)
+        ]
     points = []
     if metric == "rate":
         roll_total = sum(rolls_by_school(await rolls(conn, q)).values())

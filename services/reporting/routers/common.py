@@ -9,6 +9,7 @@ from fastapi import Depends, Query, Request
 from services.reporting.periods import date_problem, parse_academic_year
 from services.reporting.queries.base import Ask, build_query
 from services.reporting.queries.base import Query as ReportQuery
+from services.reporting.queries.withheld import with_disclosure
 from shared.auth.dependencies import require_roles, require_trust
 from shared.auth.principal import Principal
 from shared.db.session import SessionDep
@@ -76,13 +77,15 @@ async def trust_query(
 ) -> ReportQuery:
     """The report query for the caller's own trust (another trust: 404)."""
     require_trust(principal, trust_id)
-    return await build_query(conn, principal, ask, request.app.state.ctx.clock)
+    q = await build_query(conn, principal, ask, request.app.state.ctx.clock)
+    return await with_disclosure(conn, q) if q.threshold is not None else q
 
 
 async def school_query(
     request: Request, conn: SessionDep, principal: Principal, urn: str, ask: Ask
 ) -> ReportQuery:
     """The report query for one school of the caller's (another school: 404)."""
-    return await build_query(
+    q = await build_query(
         conn, principal, Ask(**{**ask.__dict__, "school": urn}), request.app.state.ctx.clock
     )
+    return await with_disclosure(conn, q) if q.threshold is not None else q
