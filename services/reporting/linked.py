@@ -36,7 +36,6 @@ class Table:
 
     values: dict[Cell, int] = field(default_factory=dict)
     groups: list[tuple[tuple[Cell, ...], Cell]] = field(default_factory=list)
-    shape: tuple[Any, ...] = ()  # what the groups were built from
 
     def group(self, members: list[Cell], total: Cell) -> None:
         self.groups.append((tuple(members), total))
@@ -58,17 +57,7 @@ def build(
     in ``rows`` when they are totals themselves), by name. ``total``: a column every
     row's ``columns`` add up to. ``kinds``: the ``whats`` add up to ``ALL``. ``runs``:
     further columns, each the total of some of ``columns``."""
-    table = Table(
-        shape=(
-            tuple(schools),
-            tuple((k, tuple(v)) for k, v in rows.items()),
-            tuple(columns),
-            whats,
-            total,
-            kinds,
-            tuple((k, tuple(v)) for k, v in (runs or {}).items()),
-        )
-    )
+    table = Table()
     values = table.values
     every = [*columns, *(list(runs or {})), *([total] if total else [])]
     dims = (*whats, ALL) if kinds else whats
@@ -109,23 +98,47 @@ _SETTLED: OrderedDict[tuple[Any, ...], frozenset[Cell]] = OrderedDict()
 CACHED = 64
 
 
-def settle(table: Table, threshold: int, fixed: dict[Cell, bool] | None = None) -> set[Cell]:
-    """:func:`settle_table`, remembered for the last few tables settled."""
+def settled(
+    leaf: dict[Cell, int],
+    schools: list[str],
+    rows: dict[str, list[str]],
+    columns: list[str],
+    whats: tuple[str, ...],
+    threshold: int,
+    total: str | None = None,
+    kinds: bool = False,
+    runs: dict[str, list[str]] | None = None,
+    fixed: dict[Cell, bool] | None = None,
+) -> frozenset[Cell]:
+    """The withheld cells of the table :func:`build` would make (:func:`settle`),
+    remembered for the last few tables by what they are made of."""
     key = (
         threshold,
-        table.shape,
-        tuple(table.values.values()),
+        tuple(schools),
+        tuple((k, tuple(v)) for k, v in rows.items()),
+        tuple(columns),
+        whats,
+        total,
+        kinds,
+        tuple((k, tuple(v)) for k, v in (runs or {}).items()),
+        tuple(sorted((c, n) for c, n in leaf.items() if n)),
         tuple(sorted((fixed or {}).items())),
     )
     got = _SETTLED.get(key)
     if got is None:
-        got = frozenset(settle_table(table, threshold, fixed))
+        table = build(leaf, schools, rows, columns, whats, total, kinds, runs)
+        got = frozenset(settle(table, threshold, fixed))
         _SETTLED[key] = got
         while len(_SETTLED) > CACHED:
             _SETTLED.popitem(last=False)
     else:
         _SETTLED.move_to_end(key)
-    return set(got)
+    return got
+
+
+def settle(table: Table, threshold: int, fixed: dict[Cell, bool] | None = None) -> set[Cell]:
+    """:func:`settle_table`."""
+    return settle_table(table, threshold, fixed)
 
 
 def settle_table(table: Table, threshold: int, fixed: dict[Cell, bool] | None = None) -> set[Cell]:

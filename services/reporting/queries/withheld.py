@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import linked, periods
@@ -17,6 +19,8 @@ from services.reporting.linked import ALL
 from services.reporting.patterns import KINDS
 from services.reporting.queries.base import (
     Query,
+    d,
+    day_cond,
     incident_rows,
     r,
     report_cond,
@@ -54,8 +58,27 @@ async def cut_counts(
 ) -> CutCounts:
     """Per school and interval of ``cuts`` (the caller's schools): incidents by kind, each
     measure and (``sent``) parent reports sent, in one statement each."""
-    parts = []
-    for i, (_, first, last) in enumerate(cuts):
+    parts: list[sa.Select[Any]] = []
+    if len(cuts) > 8:
+        # Many intervals (weeks): one pass over the days, each placed in its interval.
+        day = d.c.local_date
+        if conn.dialect.name == "postgresql":
+            starts = sa.bindparam("starts", [c[1] for c in cuts], type_=pg.ARRAY(sa.Date))
+            bucket: sa.ColumnElement[int] = sa.func.width_bucket(day, starts) - 1
+        else:
+            bucket = sa.case(*((day <= last, i) for i, (_, _, last) in enumerate(cuts)))
+        parts.append(
+            sa.select(
+                bucket.label("bucket"),
+                d.c.school_urn,
+                d.c.kind,
+                sa.func.sum(d.c.incidents),
+                *(sa.func.sum(d.c[c]) for c in MEASURES),
+            )
+            .where(day_cond(q, cuts[0][1], cuts[-1][2]))
+            .group_by(bucket, d.c.school_urn, d.c.kind)
+        )
+    for i, (_, first, last) in enumerate(cuts if not parts else []):
         x = incident_rows(q, first, last).c
         parts.append(
             sa.select(
@@ -69,11 +92,10 @@ async def cut_counts(
     kinds: dict[tuple[str, int, str], int] = {}
     measures: dict[str, dict[tuple[str, int], int]] = {c: {} for c in (*MEASURES, SENT)}
     if parts:
-        for bucket, urn, kind, n, *rest in await conn.execute(
-            parts[0] if len(parts) == 1 else sa.union_all(*parts)
-        ):
-            key = (urn, int(bucket))
-            kinds[(urn, int(bucket), kind)] = kinds.get((urn, int(bucket), kind), 0) + int(n)
+        statement: sa.Executable = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+        for at, urn, kind, n, *rest in await conn.execute(statement):
+            key = (urn, int(at))
+            kinds[(urn, int(at), kind)] = kinds.get((urn, int(at), kind), 0) + int(n)
             for c, v in zip(MEASURES, rest, strict=True):
                 measures[c][key] = measures[c].get(key, 0) + int(v or 0)
     if sent and cuts:
@@ -157,6 +179,7 @@ def pattern(
     fixed: dict[linked.Cell, bool] | None = None,
     measures: tuple[str, ...] = (*MEASURES, SENT),
     name: dict[int, str] | None = None,
+    with_kinds: bool = True,
 ) -> set[linked.Cell]:
     """Every withheld cell over ``columns`` (interval indexes as text, or renamed by
     ``name``): incidents with their kinds as one table, each measure as its own."""
@@ -165,13 +188,13 @@ def pattern(
     def col(i: int) -> str:
         return name[i] if name else str(i)
 
-    leaf = {(u, col(i), k): n for (u, i, k), n in counted.kinds.items()}
-    table = linked.build(leaf, schools, rows, columns, KINDS, total, kinds=True, runs=runs_)
-    hidden = linked.settle(table, t, fixed)
+    hidden: set[linked.Cell] = set()
+    if with_kinds:
+        leaf = {(u, col(i), k): n for (u, i, k), n in counted.kinds.items()}
+        hidden |= linked.settled(leaf, schools, rows, columns, KINDS, t, total, True, runs_, fixed)
     for m in measures:
         leaf = {(u, col(i), m): n for (u, i), n in counted.measures.get(m, {}).items()}
-        table = linked.build(leaf, schools, rows, columns, (m,), total, runs=runs_)
-        hidden |= linked.settle(table, t, fixed)
+        hidden |= linked.settled(leaf, schools, rows, columns, (m,), t, total, False, runs_, fixed)
     return hidden
 
 
@@ -264,6 +287,7 @@ async def interval_pattern(
             runs_,
             fixed,
             measures=() if what in (*KINDS, ALL) else (what,),
+            with_kinds=what in (*KINDS, ALL),
             name=dict(enumerate(names)),
         )
     values = []

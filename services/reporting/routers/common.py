@@ -38,8 +38,14 @@ def filters(
         Literal["autumn", "spring", "summer"] | None,
         Query(description="A term of the academic year (the trust's term dates)"),
     ] = None,
-    from_date: Annotated[LocalDate | None, Query(description="First local date (a range)")] = None,
-    to_date: Annotated[LocalDate | None, Query(description="Last local date (a range)")] = None,
+    from_date: Annotated[
+        LocalDate | None,
+        Query(description="First local date (a range; refused to aggregate-only readers)"),
+    ] = None,
+    to_date: Annotated[
+        LocalDate | None,
+        Query(description="Last local date (a range; refused to aggregate-only readers)"),
+    ] = None,
     setting_type: Annotated[SettingType | None, Query()] = None,
     school: Annotated[str | None, Query(pattern=URN_PATTERN, description="One school")] = None,
 ) -> Ask:
