@@ -53,10 +53,13 @@ async def load(contexts) -> None:
                     iid,
                     school=urn,
                     setting=setting,
-                    pupil=f"p-{urn}-{term}-{k}",
+                    # A pupil per incident, but a few with two (within a term).
+                    pupil=f"p-{urn}-{term}-{k - k % 5 if k % 5 == 1 else k}",
                     kind="seclusion" if k < seclusions else "physical_restraint",
                     at=at,
                     staff_injuries=1 if k < injuries else 0,
+                    sen="E" if k % 3 == 0 else "N",
+                    gender="F" if k % 2 else "M",
                 )
                 assert await consume(
                     envelope("incident.submitted.v1", body, school=urn, subject=iid, at=at)
@@ -100,6 +103,25 @@ async def test_terms_months_and_scopes_give_no_withheld_cell_back(contexts, clie
             body = await get(f"/v1/schools/{u}/summary?{query}")
             total = cell(f"{u}.{p}", body["incidents"]["total"])
             add([cell(f"{u}.{p}.{k}", body["incidents"][k]) for k in KINDS], total)
+        for name, (flt, members) in [*scopes.items(), *((u, ("", [u])) for u in PLAN)]:
+            base = f"/v1/schools/{name}/" if name in PLAN else "/v1/trusts/TR00001/"
+            body = await get(f"{base}summary?{flt}{query}")
+            cell(f"{name}.{p}", body["incidents"]["total"])
+            pupils = cell(f"{name}.{p}.pupils", body["pupils"])
+            if name not in PLAN:
+                add([f"{u}.{p}.pupils" for u in members], pupils)
+            groups = (await get(f"{base}disproportionality?{flt}{query}"))["groups"]
+            for dim in ("sen", "gender", "fsm"):
+                mine = [x for x in groups if x["dimension"] == dim]
+                for what, total in (("incidents", f"{name}.{p}"), ("pupils", pupils)):
+                    names = [cell(f"{name}.{p}.{dim}.{x['group']}.{what}", x[what]) for x in mine]
+                    add(names, total)
+                    if name not in PLAN:
+                        for x in mine:
+                            add(
+                                [f"{u}.{p}.{dim}.{x['group']}.{what}" for u in members],
+                                f"{name}.{p}.{dim}.{x['group']}.{what}",
+                            )
         rows = (await get(f"/v1/trusts/TR00001/schools?{query}"))["schools"]
         for x in rows:
             u = x["school_urn"]
@@ -109,6 +131,8 @@ async def test_terms_months_and_scopes_give_no_withheld_cell_back(contexts, clie
     for u in PLAN:
         for what in ("", ".restraint", ".seclusion", ".other", ".injuries"):
             add([f"{u}.{t}{what}" for t in TERMS], f"{u}.year{what}")
+        for g in ("sen.E", "sen.N", "gender.F", "gender.M"):
+            add([f"{u}.{t}.{g}.incidents" for t in TERMS], f"{u}.year.{g}.incidents")
     # Each scope's months and terms over the year, as trends: they add up over schools, to
     # each term, and to the year.
     for name, (flt, members) in [*scopes.items(), *((u, ("", [u])) for u in PLAN)]:

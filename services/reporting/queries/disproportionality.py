@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.reporting import linked, rollups
 from services.reporting import models as m
-from services.reporting import rollups
 from services.reporting import statistics as st
 from services.reporting.disclosure import HIDDEN, Count, Stat, small, stat, suppress_column
-from services.reporting.queries.base import Query, pupil_source, rolls_of
+from services.reporting.linked import ALL
+from services.reporting.queries.base import Query, pupil_source, rolls_of, schools_in_scope
 from services.reporting.queries.spans import chunks
 from services.reporting.queries.summary import meta
+from services.reporting.queries.withheld import PUPILS, pupils_pattern, rows_of
 from services.reporting.schemas_analysis import DisproportionalityReport, GroupRow
 
 ETHNIC_GROUPS = {
@@ -63,10 +70,107 @@ def groups_of(key: str) -> list[str]:
     return [groups[d] for d in DIMENSIONS]
 
 
+Tally = dict[str, tuple[dict[str, int], dict[str, int]]]
+
+
+@dataclass
+class Affected:
+    """Rows of the affected-pupils statement: per (school or "", interval, groups key) the
+    incidents and rows (``counted``), and the pupils with several rows (``several``)."""
+
+    counted: list[tuple[str, int, str, int, int]]
+    several: list[tuple[str, int, str, str]]
+
+    def by_school(self, buckets: set[int] | None = None) -> dict[str, Tally]:
+        """Per school: incidents and distinct pupils per group of every dimension, over
+        these intervals (None: all)."""
+        incidents: dict[tuple[str, str], dict[str, int]] = {}
+        pupils: dict[tuple[str, str], dict[str, int]] = {}
+        for urn, b, key, n, rows in self.counted:
+            if buckets is not None and b not in buckets:
+                continue
+            for dim, g in zip(DIMENSIONS, named(key), strict=True):
+                inc = incidents.setdefault((urn, dim), {})
+                inc[g] = inc.get(g, 0) + n
+                pup = pupils.setdefault((urn, dim), {})
+                pup[g] = pup.get(g, 0) + rows
+        seen: dict[tuple[str, str, str], set[str]] = {}
+        for urn, b, key, pupil in self.several:
+            if buckets is not None and b not in buckets:
+                continue
+            for dim, g in zip(DIMENSIONS, named(key), strict=True):
+                # Counted once per row above: once per group instead.
+                pupils[(urn, dim)][g] -= 1
+                seen.setdefault((urn, dim, g), set()).add(pupil)
+        for (urn, dim, g), who in seen.items():
+            pupils[(urn, dim)][g] += len(who)
+        out: dict[str, Tally] = {}
+        for urn in {u for u, _ in incidents}:
+            out[urn] = {
+                d: (incidents.get((urn, d), {}), pupils.get((urn, d), {})) for d in DIMENSIONS
+            }
+        return out
+
+    def tally(self, urns: set[str] | None = None, buckets: set[int] | None = None) -> Tally:
+        """Incidents and distinct pupils per group of every dimension, over these schools
+        and intervals (None: every row)."""
+        incidents: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
+        pupils: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
+        for urn, b, key, n, rows in self.counted:
+            if (urns is not None and urn not in urns) or (buckets is not None and b not in buckets):
+                continue
+            for dim, g in zip(DIMENSIONS, named(key), strict=True):
+                incidents[dim][g] = incidents[dim].get(g, 0) + n
+                pupils[dim][g] = pupils[dim].get(g, 0) + rows
+        seen: dict[tuple[str, str], set[str]] = {}
+        for urn, b, key, pupil in self.several:
+            if (urns is not None and urn not in urns) or (buckets is not None and b not in buckets):
+                continue
+            for dim, g in zip(DIMENSIONS, named(key), strict=True):
+                pupils[dim][g] -= 1
+                seen.setdefault((dim, g), set()).add(pupil)
+        for (dim, g), who in seen.items():
+            pupils[dim][g] += len(who)
+        return {d: (incidents[d], pupils[d]) for d in DIMENSIONS}
+
+    def incidents(self) -> dict[tuple[str, int, str, str], int]:
+        """Incidents per (school, interval, dimension, group)."""
+        out: dict[tuple[str, int, str, str], int] = {}
+        for urn, b, key, n, _ in self.counted:
+            for dim, g in zip(DIMENSIONS, named(key), strict=True):
+                out[(urn, b, dim, g)] = out.get((urn, b, dim, g), 0) + n
+        return out
+
+    def distinct(self, buckets: set[int] | None = None) -> dict[str, int]:
+        """Distinct pupils per school over these intervals (None: all)."""
+        out: dict[str, int] = {}
+        for urn, b, _, _, rows in self.counted:
+            if buckets is None or b in buckets:
+                out[urn] = out.get(urn, 0) + rows
+        seen: dict[str, set[str]] = {}
+        for urn, b, _, pupil in self.several:
+            if buckets is None or b in buckets:
+                out[urn] -= 1
+                seen.setdefault(urn, set()).add(pupil)
+        for urn, who in seen.items():
+            out[urn] += len(who)
+        return out
+
+
+@lru_cache(maxsize=4096)
+def named(key: str) -> tuple[str, ...]:
+    """A groups key's group in each dimension."""
+    return tuple(groups_of(key))
+
+
 async def _affected(
-    conn: AsyncConnection, q: Query
-) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
-    """Incidents and distinct pupils per group of every dimension, in one statement.
+    conn: AsyncConnection,
+    q: Query,
+    by_school: bool = False,
+    cuts: list[tuple[str, date, date]] | None = None,
+) -> Affected:
+    """Incidents and distinct pupils per group of every dimension (and ``by_school``, per
+    school), in one statement.
 
     Each row of the pupil rollups (and of the facts, for days outside whole months) gets
     its six groups as one key; over months or days, a pupil's rows with the same recorded
@@ -75,19 +179,42 @@ async def _affected(
     changed), whose rows come back so that each counts once in every group they were in."""
     # Each row's recorded characteristics key, and whether the record left one unknown.
     fillable = rollups.CHARACTERISTICS[1:]
-    src = pupil_source(q, columns=("pupil_id", *fillable, "characteristics")).subquery("src")
+    place = ("school_urn",) if by_school else ()
+    columns = ("pupil_id", *place, *fillable, "characteristics")
+    bucket: sa.ColumnElement[int]
+    if cuts:
+        # Each interval's rows, marked with it.
+        parts = []
+        for i, (_, first, last) in enumerate(cuts):
+            sub = pupil_source(q, first, last, columns).subquery(f"p{i}")
+            parts.append(sa.select(sa.literal(i).label("bucket"), *sub.c))
+        src = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("src")
+        bucket = src.c.bucket
+    else:
+        src = pupil_source(q, columns=columns).subquery("src")
+        bucket = sa.literal(0)
+    school = src.c.school_urn if by_school else sa.literal("")
     gap = sa.case((sa.or_(*(src.c[c].is_(None) for c in fillable)), 1), else_=0)
-    raw = sa.select(src.c.pupil_id, src.c.characteristics, src.c.incidents, gap.label("gap"))
+    raw = sa.select(
+        src.c.pupil_id,
+        school.label("school"),
+        bucket.label("bucket"),
+        src.c.characteristics,
+        src.c.incidents,
+        gap.label("gap"),
+    )
     years, months, days = chunks(q.period.from_date, q.period.to_date)
-    if months or days or len(years) > 1:
+    if cuts or months or days or len(years) > 1:
         # A pupil's months (and days) with the same characteristics as one row.
         r = raw.subquery("rows")
         raw = sa.select(
             r.c.pupil_id,
+            r.c.school,
+            r.c.bucket,
             r.c.characteristics,
             sa.func.sum(r.c.incidents).label("incidents"),
             sa.func.max(r.c.gap).label("gap"),
-        ).group_by(r.c.pupil_id, r.c.characteristics)
+        ).group_by(r.c.pupil_id, r.c.school, r.c.bucket, r.c.characteristics)
     x = raw.subquery("x")
     # Where the record left a characteristic unknown, the pupil's latest values follow the
     # recorded ones in the key.
@@ -96,38 +223,52 @@ async def _affected(
     key = x.c.characteristics + sa.case(
         (unknown, sa.literal(FILL) + rollups.characteristics_sql(p)), else_=""
     )
-    keyed = sa.select(x.c.pupil_id, x.c.incidents, key.label("groups")).select_from(joined)
+    keyed = sa.select(
+        x.c.pupil_id, x.c.school, x.c.bucket, x.c.incidents, key.label("groups")
+    ).select_from(joined)
     j = keyed.cte("j")
     several = sa.select(j.c.pupil_id).group_by(j.c.pupil_id).having(sa.func.count() > 1)
     nobody = sa.cast(sa.null(), sa.String)
     rows = await conn.execute(
         sa.union_all(
             sa.select(
-                sa.literal("k"), j.c.groups, sa.func.sum(j.c.incidents), sa.func.count(), nobody
-            ).group_by(j.c.groups),
+                sa.literal("k"),
+                j.c.school,
+                j.c.bucket,
+                j.c.groups,
+                sa.func.sum(j.c.incidents),
+                sa.func.count(),
+                nobody,
+            ).group_by(j.c.school, j.c.bucket, j.c.groups),
             sa.select(
-                sa.literal("m"), j.c.groups, sa.literal(0), sa.literal(0), j.c.pupil_id
+                sa.literal("m"),
+                j.c.school,
+                j.c.bucket,
+                j.c.groups,
+                sa.literal(0),
+                sa.literal(0),
+                j.c.pupil_id,
             ).where(j.c.pupil_id.in_(several)),
         )
     )
-    incidents: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
-    pupils: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
-    seen: dict[tuple[str, str], set[str]] = {}
-    named: dict[str, list[str]] = {}
-    for what, key_, n, rows_, pupil in rows:
-        if key_ not in named:
-            named[key_] = groups_of(key_)
-        for dim, g in zip(DIMENSIONS, named[key_], strict=True):
-            if what == "k":
-                incidents[dim][g] = incidents[dim].get(g, 0) + int(n)
-                pupils[dim][g] = pupils[dim].get(g, 0) + int(rows_)
-            else:
-                # Counted once per row above: once per group instead.
-                pupils[dim][g] -= 1
-                seen.setdefault((dim, g), set()).add(pupil)
-    for (dim, g), who in seen.items():
-        pupils[dim][g] += len(who)
-    return {d: (incidents[d], pupils[d]) for d in DIMENSIONS}
+    out = Affected([], [])
+    for what, urn, b, key_, n, count, pupil in rows:
+        if what == "k":
+            out.counted.append((urn or "", int(b), key_, int(n), int(count)))
+        else:
+            out.several.append((urn or "", int(b), key_, pupil))
+    return out
+
+
+def _norm(dim: str) -> Any:
+    return ethnicity_group if dim == "ethnicity" else (lambda g: g or "unknown")
+
+
+def _rolls(dim: str, on_roll: dict[tuple[str, str], int]) -> dict[str, int]:
+    norm, roll = _norm(dim), dict[str, int]()
+    for (_, grp), n in on_roll.items():
+        roll[norm(grp)] = roll.get(norm(grp), 0) + n
+    return roll
 
 
 def _dimension(
@@ -136,38 +277,47 @@ def _dimension(
     on_roll: dict[tuple[str, str], int],
     incidents: dict[str, int],
     pupils: dict[str, int],
+    withheld: dict[str, frozenset[str]] | None = None,
 ) -> list[GroupRow]:
     t = q.threshold
-    norm = ethnicity_group if dim == "ethnicity" else (lambda g: g or "unknown")
-    roll: dict[str, int] = {}
-    for (_, grp), n in on_roll.items():
-        g = norm(grp)
-        roll[g] = roll.get(g, 0) + n
+    roll = _rolls(dim, on_roll)
     groups = sorted(set(roll) | set(incidents))
     inc = [incidents.get(g, 0) for g in groups]
     pup = [pupils.get(g, 0) for g in groups]
     rol = [roll.get(g, 0) for g in groups]
     inc_c, pup_c, rol_c = (suppress_column(v, t) for v in (inc, pup, rol))
-    if q.veiled:
-        # These schools' incidents are withheld in every answer: so is each group's share.
-        inc_c = [Count(count=None, suppressed=True) if n else Count(count=0) for n in inc]
+    if withheld is not None:
+        # As the period's pattern withholds each group over these schools.
+        def mark(values: list[int], hidden: frozenset[str]) -> list[Count]:
+            return [
+                Count(count=None, suppressed=True) if g in hidden and n else Count(count=n)
+                for g, n in zip(groups, values, strict=True)
+            ]
+
+        inc_c = mark(inc, withheld["incidents"])
+        pup_c = mark(pup, withheld["pupils"])
+        rol_c = mark(rol, withheld["roll"])
     total_roll, total_pupils = sum(rol), sum(pup)
+    n_at = groups.index("N") if "N" in groups else -1
     out = []
     for i, g in enumerate(groups):
+        against: list[Count] = []
         if dim == "sen":
             if g == "N":
                 comparator, other_roll, other_aff = "all", 0, 0
             else:
                 comparator = "N"
-                j = groups.index("N") if "N" in groups else -1
-                other_roll = rol[j] if j >= 0 else 0
-                other_aff = pup[j] if j >= 0 else 0
+                other_roll = rol[n_at] if n_at >= 0 else 0
+                other_aff = pup[n_at] if n_at >= 0 else 0
+                if n_at >= 0:  # the ratio with this group's cells gives N's back
+                    against = [pup_c[n_at], rol_c[n_at]]
         else:
             comparator, other_roll, other_aff = "others", total_roll - rol[i], total_pupils - pup[i]
         rr = st.risk_ratio(pup[i], rol[i], other_aff, other_roll) if other_roll else None
         hidden = (
             pup_c[i].suppressed
             or rol_c[i].suppressed
+            or any(c.suppressed for c in against)
             or small(other_aff, t)
             or small(other_roll, t)
         )
@@ -194,11 +344,102 @@ def _dimension(
     return out
 
 
+def _pattern(
+    q: Query,
+    type_of: dict[str, str],
+    affected: Affected,
+    on_roll: dict[str, dict[tuple[str, str], int]],
+    buckets: set[int] | None,
+) -> dict[str, dict[str, frozenset[str]]]:
+    """Per dimension, the groups the period's pattern withholds over this answer's
+    schools: each group's incidents per school and interval (the year's terms, when the
+    period is the year or one of them), pupils and roll per school, settled as linked
+    tables (services.reporting.linked) whose totals are the schools' incidents and
+    distinct pupils as every answer of the period shows them."""
+    assert q.threshold is not None
+    t, col, row = q.threshold, q.column, q.row
+    schools = sorted(type_of)
+    rows = rows_of(q, type_of)
+    every = [*schools, *rows]
+    columns = [str(i) for i in range(max(1, len(q.terms)))]
+    total = "Y" if len(columns) > 1 else None
+    per_school = affected.by_school(buckets)
+    per_cell = affected.incidents()
+    pupil_cells = pupils_pattern(q, type_of, affected.distinct(buckets))
+    fix_incidents = {
+        (r, c, ALL): (r, c, ALL) in q.withheld
+        for r in every
+        for c in [*columns, *([total] if total else [])]
+    }
+    fix_pupils = {(r, col, ALL): (r, col, PUPILS) in pupil_cells for r in every}
+    none: Tally = {d: ({}, {}) for d in DIMENSIONS}
+    out: dict[str, dict[str, frozenset[str]]] = {}
+    for dim in DIMENSIONS:
+        mine: dict[str, frozenset[str]] = {}
+        rolls_by: dict[tuple[str, str], int] = {}
+        norm = _norm(dim)
+        for (u, grp), n in on_roll.get(dim, {}).items():
+            rolls_by[(u, norm(grp))] = rolls_by.get((u, norm(grp)), 0) + n
+        totals: dict[str, int] = {}
+        for (u, _), n in rolls_by.items():
+            totals[u] = totals.get(u, 0) + n
+        fix_roll: dict[linked.Cell, bool] = {
+            (u, col, ALL): False for u, n in totals.items() if not 1 <= n <= t
+        }
+        leaf = {
+            (u, str(b), g): n for (u, b, d, g), n in per_cell.items() if d == dim and u in type_of
+        }
+        names = tuple(sorted({g for _, _, g in leaf}))
+        hidden = (
+            linked.settled(leaf, schools, rows, columns, names, t, total, True, None, fix_incidents)
+            if names
+            else frozenset()
+        )
+        mine["incidents"] = frozenset(g for r, c, g in hidden if r == row and c == col and g != ALL)
+        for what, part, fixed in (
+            (
+                "pupils",
+                {
+                    (u, col, g): n
+                    for u in schools
+                    for g, n in per_school.get(u, none)[dim][1].items()
+                },
+                fix_pupils,
+            ),
+            ("roll", {(u, col, g): n for (u, g), n in rolls_by.items() if u in type_of}, fix_roll),
+        ):
+            names = tuple(sorted({g for _, _, g in part}))
+            hidden = (
+                linked.settled(part, schools, rows, [col], names, t, None, True, None, fixed)
+                if names
+                else frozenset()
+            )
+            mine[what] = frozenset(g for r, _, g in hidden if r == row and g != ALL)
+        out[dim] = mine
+    return out
+
+
 async def disproportionality(conn: AsyncConnection, q: Query) -> DisproportionalityReport:
     """SEN (E and K against N), FSM now and ever-6, gender, ethnicity group, year group."""
     groups: list[GroupRow] = []
-    affected = await _affected(conn, q)
-    on_roll = await rolls_of(conn, q, DIMENSIONS)
+    if q.threshold is None:
+        tally = (await _affected(conn, q)).tally()
+        on_roll = await rolls_of(conn, q, DIMENSIONS)
+        for dim in DIMENSIONS:
+            groups += _dimension(q, dim, on_roll.get(dim, {}), *tally[dim])
+        return DisproportionalityReport(**meta(q), groups=groups)  # type: ignore[arg-type]
+    # Aggregate audiences: every school's groups (in each of the year's terms, when the
+    # period is the year or one of them), so that each group over these schools is
+    # withheld as the period's one pattern has it.
+    whole = replace(q, schools=None, setting_type=None)
+    type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole)}
+    affected = await _affected(conn, whole, by_school=True, cuts=q.terms or None)
+    buckets = None if q.column == "Y" else {int(q.column)}
+    everyone = await rolls_of(conn, whole, DIMENSIONS)
+    scope = set(q.scope_urns(type_of))
+    tally = affected.tally(scope, buckets)
+    withheld = _pattern(q, type_of, affected, everyone, buckets)
     for dim in DIMENSIONS:
-        groups += _dimension(q, dim, on_roll.get(dim, {}), *affected[dim])
+        mine = {k: n for k, n in everyone.get(dim, {}).items() if k[0] in scope}
+        groups += _dimension(q, dim, mine, *tally[dim], withheld=withheld[dim])
     return DisproportionalityReport(**meta(q), groups=groups)  # type: ignore[arg-type]

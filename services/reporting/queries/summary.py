@@ -27,7 +27,7 @@ from services.reporting.queries.base import (
     rolls,
     schools_in_scope,
 )
-from services.reporting.queries.withheld import SENT, with_disclosure
+from services.reporting.queries.withheld import SENT, pupils_withheld, with_disclosure
 from services.reporting.schemas import (
     Change,
     IncidentCounts,
@@ -130,6 +130,9 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
     }
     distinct = sum(pupils_with.values())
     pupils = suppress_one(distinct, t)
+    if t is not None and distinct and await pupils_withheld(conn, q):
+        # As every answer of the period withholds them (a type's less its schools').
+        pupils = Count(count=None, suppressed=True)
     _, top, _ = st.top_share_of(pupils_with)
     top_share = share_of(top, total, t)
     if pupils.suppressed or total_cell.suppressed:

@@ -22,6 +22,7 @@ from services.reporting.queries.base import (
     d,
     day_cond,
     incident_rows,
+    pupil_source,
     r,
     report_cond,
     schools_in_scope,
@@ -305,3 +306,38 @@ def _members(row: str, rows: dict[str, list[str]], type_of: dict[str, str]) -> l
     for m in rows.get(row, []):
         out += _members(m, rows, type_of)
     return out
+
+
+PUPILS = "pupils"
+
+
+def pupils_pattern(
+    q: Query, type_of: dict[str, str], distinct: dict[str, int]
+) -> frozenset[linked.Cell]:
+    """Distinct pupils per school (``distinct``) and over every published total of
+    schools, as every answer of the period withholds them (a total counts a pupil of two
+    schools twice: no answer's count is then given back by another's less a school's)."""
+    assert q.threshold is not None
+    leaf = {(u, q.column, PUPILS): n for u, n in distinct.items() if u in type_of}
+    return linked.settled(
+        leaf, sorted(type_of), rows_of(q, type_of), [q.column], (PUPILS,), q.threshold
+    )
+
+
+async def pupils_withheld(conn: AsyncConnection, q: Query) -> bool:
+    """Whether this answer's distinct pupils are withheld (:func:`pupils_pattern`)."""
+    whole = replace(q, schools=None, setting_type=None)
+    type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole)}
+    src = pupil_source(whole, columns=("pupil_id", "school_urn")).subquery("src")
+    once = (
+        sa.select(src.c.school_urn, src.c.pupil_id)
+        .group_by(src.c.school_urn, src.c.pupil_id)
+        .subquery("once")
+    )
+    distinct = {
+        u: int(n)
+        for u, n in await conn.execute(
+            sa.select(once.c.school_urn, sa.func.count()).group_by(once.c.school_urn)
+        )
+    }
+    return (q.row, q.column, PUPILS) in pupils_pattern(q, type_of, distinct)
