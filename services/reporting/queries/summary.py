@@ -27,7 +27,12 @@ from services.reporting.queries.base import (
     rolls,
     schools_in_scope,
 )
-from services.reporting.queries.withheld import SENT, pupils_withheld, with_disclosure
+from services.reporting.queries.withheld import (
+    PUPILS,
+    SENT,
+    pupils_pattern,
+    with_disclosure,
+)
 from services.reporting.schemas import (
     Change,
     IncidentCounts,
@@ -117,22 +122,14 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
         if t is not None
         else [Count(count=per_school.get(s.urn, 0)) for s in schools]
     )
-    # How many pupils had each number of incidents: a few rows back, whatever the roll.
-    src = pupil_source(q, columns=("pupil_id",)).subquery()
-    per = (
-        sa.select(sa.func.sum(src.c.incidents).label("n"))
-        .group_by(src.c.pupil_id)
-        .subquery("per_pupil")
-    )
-    pupils_with = {
-        int(n): int(k)
-        for n, k in await conn.execute(sa.select(per.c.n, sa.func.count()).group_by(per.c.n))
-    }
+    pupils_with, per_school_pupils = await pupil_counts(conn, q)
     distinct = sum(pupils_with.values())
     pupils = suppress_one(distinct, t)
-    if t is not None and distinct and await pupils_withheld(conn, q):
-        # As every answer of the period withholds them (a type's less its schools').
-        pupils = Count(count=None, suppressed=True)
+    if per_school_pupils is not None and distinct:
+        type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole_of(q))}
+        if (q.row, q.column, PUPILS) in pupils_pattern(q, type_of, per_school_pupils):
+            # As every answer of the period withholds them (a type's less its schools').
+            pupils = Count(count=None, suppressed=True)
     _, top, _ = st.top_share_of(pupils_with)
     top_share = share_of(top, total, t)
     if pupils.suppressed or total_cell.suppressed:
@@ -183,6 +180,69 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
         if (q.veiled or SENT in q.measures_veiled) and sent
         else suppress_one(sent, t),
     )
+
+
+def whole_of(q: Query) -> Query:
+    """The same request over every school of the trust."""
+    return replace(q, schools=None, setting_type=None)
+
+
+async def pupil_counts(
+    conn: AsyncConnection, q: Query
+) -> tuple[dict[int, int], dict[str, int] | None]:
+    """How many pupils had each number of incidents (a few rows back, whatever the roll);
+    and for aggregate audiences, each school's distinct pupils, from the same pass over
+    the trust's rows."""
+    if q.threshold is None:
+        src = pupil_source(q, columns=("pupil_id",)).subquery()
+        per = (
+            sa.select(sa.func.sum(src.c.incidents).label("n"))
+            .group_by(src.c.pupil_id)
+            .subquery("per_pupil")
+        )
+        rows = await conn.execute(sa.select(per.c.n, sa.func.count()).group_by(per.c.n))
+        return {int(n): int(k) for n, k in rows}, None
+    every = pupil_source(whole_of(q), columns=("pupil_id", "school_urn", "setting_type"))
+    everyone = every.subquery()
+    pairs = (
+        sa.select(
+            everyone.c.school_urn,
+            everyone.c.setting_type,
+            everyone.c.pupil_id,
+            sa.func.sum(everyone.c.incidents).label("n"),
+        )
+        .group_by(everyone.c.school_urn, everyone.c.setting_type, everyone.c.pupil_id)
+        .cte("per")
+    )
+    mine: sa.ColumnElement[bool] = (
+        sa.true() if q.schools is None else pairs.c.school_urn.in_(sorted(q.schools))
+    )
+    if q.setting_type:
+        mine = mine & (pairs.c.setting_type == q.setting_type)
+    scoped = (
+        sa.select(sa.func.sum(pairs.c.n).label("n"))
+        .where(mine)
+        .group_by(pairs.c.pupil_id)
+        .subquery()
+    )
+    rows = await conn.execute(
+        sa.union_all(
+            sa.select(sa.literal("s"), pairs.c.school_urn, sa.func.count()).group_by(
+                pairs.c.school_urn
+            ),
+            sa.select(sa.literal("n"), sa.cast(scoped.c.n, sa.String), sa.func.count()).group_by(
+                scoped.c.n
+            ),
+        )
+    )
+    pupils_with: dict[int, int] = {}
+    schools: dict[str, int] = {}
+    for what, key, k in rows:
+        if what == "s":
+            schools[key] = int(k)
+        else:
+            pupils_with[int(key)] = int(k)
+    return pupils_with, schools
 
 
 def rolls_by_school(cells: dict[tuple[str, str], int]) -> dict[str, int]:

@@ -22,7 +22,6 @@ from services.reporting.queries.base import (
     d,
     day_cond,
     incident_rows,
-    pupil_source,
     r,
     report_cond,
     schools_in_scope,
@@ -322,22 +321,3 @@ def pupils_pattern(
     return linked.settled(
         leaf, sorted(type_of), rows_of(q, type_of), [q.column], (PUPILS,), q.threshold
     )
-
-
-async def pupils_withheld(conn: AsyncConnection, q: Query) -> bool:
-    """Whether this answer's distinct pupils are withheld (:func:`pupils_pattern`)."""
-    whole = replace(q, schools=None, setting_type=None)
-    type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole)}
-    src = pupil_source(whole, columns=("pupil_id", "school_urn")).subquery("src")
-    once = (
-        sa.select(src.c.school_urn, src.c.pupil_id)
-        .group_by(src.c.school_urn, src.c.pupil_id)
-        .subquery("once")
-    )
-    distinct = {
-        u: int(n)
-        for u, n in await conn.execute(
-            sa.select(once.c.school_urn, sa.func.count()).group_by(once.c.school_urn)
-        )
-    }
-    return (q.row, q.column, PUPILS) in pupils_pattern(q, type_of, distinct)
