@@ -61,6 +61,7 @@ class Query:
     visible: frozenset[str] | None = None  # the caller's own schools (None: the trust's)
     withheld: frozenset[tuple[str, str, str]] = frozenset()
     terms: list[tuple[str, date, date]] = field(default_factory=list)
+    term_incidents: list[int] = field(default_factory=list)  # the trust's, per term
     column: str = "0"
 
     @property

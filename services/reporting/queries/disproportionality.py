@@ -15,6 +15,7 @@ from services.reporting import models as m
 from services.reporting import statistics as st
 from services.reporting.disclosure import HIDDEN, Count, Stat, small, stat, suppress_column
 from services.reporting.linked import ALL
+from services.reporting.periods import academic_year_period
 from services.reporting.queries.base import Query, pupil_source, rolls_of, schools_in_scope
 from services.reporting.queries.spans import chunks
 from services.reporting.queries.summary import meta
@@ -167,7 +168,8 @@ async def _affected(
     conn: AsyncConnection,
     q: Query,
     by_school: bool = False,
-    cuts: list[tuple[str, date, date]] | None = None,
+    cuts: list[tuple[int, date, date]] | None = None,
+    bucket_of_all: int = 0,
 ) -> Affected:
     """Incidents and distinct pupils per group of every dimension (and ``by_school``, per
     school), in one statement.
@@ -185,14 +187,14 @@ async def _affected(
     if cuts:
         # Each interval's rows, marked with it.
         parts = []
-        for i, (_, first, last) in enumerate(cuts):
+        for i, first, last in cuts:
             sub = pupil_source(q, first, last, columns).subquery(f"p{i}")
             parts.append(sa.select(sa.literal(i).label("bucket"), *sub.c))
         src = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("src")
         bucket = src.c.bucket
     else:
         src = pupil_source(q, columns=columns).subquery("src")
-        bucket = sa.literal(0)
+        bucket = sa.literal(bucket_of_all)
     school = src.c.school_urn if by_school else sa.literal("")
     gap = sa.case((sa.or_(*(src.c[c].is_(None) for c in fillable)), 1), else_=0)
     raw = sa.select(
@@ -433,7 +435,19 @@ async def disproportionality(conn: AsyncConnection, q: Query) -> Disproportional
     # withheld as the period's one pattern has it.
     whole = replace(q, schools=None, setting_type=None)
     type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole)}
-    affected = await _affected(conn, whole, by_school=True, cuts=q.terms or None)
+    # Each term's rows (the year's terms), read only for terms with incidents: where one
+    # term alone has any, the period's rows are all its own.
+    busy = [(i, a, b) for i, (_, a, b) in enumerate(q.terms) if q.term_incidents[i]]
+    if len(busy) > 1:
+        affected = await _affected(conn, whole, by_school=True, cuts=busy)
+    else:
+        only = busy[0][0] if busy else 0
+        period = (
+            whole
+            if not q.terms
+            else whole.with_period(academic_year_period(q.period.academic_year))
+        )
+        affected = await _affected(conn, period, by_school=True, bucket_of_all=only)
     buckets = None if q.column == "Y" else {int(q.column)}
     everyone = await rolls_of(conn, whole, DIMENSIONS)
     scope = set(q.scope_urns(type_of))

@@ -242,6 +242,11 @@ async def with_disclosure(conn: AsyncConnection, q: Query) -> Query:
         measures_veiled=frozenset(m for m in (*MEASURES, SENT) if (row, column, m) in withheld),
         withheld=frozenset(withheld),
         terms=cuts if several else [],
+        term_incidents=[
+            sum(n for (_, i, _), n in counted.kinds.items() if i == at_) for at_ in range(len(cuts))
+        ]
+        if several
+        else [],
         column=column,
     )
 
