@@ -158,6 +158,10 @@ async def test_terms_months_and_scopes_give_no_withheld_cell_back(contexts, clie
                         [f"{u}.{x['label']}{suffix}" for u in members],
                         f"{name}.{x['label']}{suffix}",
                     )
+        # Distinct pupils per term (each pupil here has incidents in one school and term).
+        points = (await get(f"{base}metric=pupils&interval=term&academic_year={YEAR}"))["points"]
+        for x in points:
+            cell(f"{name}.{x['label'].split()[0]}.pupils", x["value"])
         for metric, suffix in (("incidents", ""), ("seclusion", ".seclusion")):
             points = (await get(f"{base}metric={metric}&interval=term&academic_year={YEAR}"))[
                 "points"

@@ -75,6 +75,21 @@ class Query:
         mine = "~" if self.visible is not None else "*"
         return f"{mine}:{self.setting_type}" if self.setting_type else mine
 
+    def scope_urns_of(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        """Whether a row's school (``column``) is one of this answer's, by setting type
+        too (a school's type read from the school table)."""
+        cond: sa.ColumnElement[bool] = sa.true()
+        if self.schools is not None:
+            cond = column.in_(sorted(self.schools))
+        if self.setting_type:
+            cond = cond & column.in_(
+                sa.select(m.school.c.urn).where(
+                    (m.school.c.trust_id == self.trust_id)
+                    & (m.school.c.setting_type == self.setting_type)
+                )
+            )
+        return cond
+
     def types_withheld(self, what: str) -> set[str]:
         """Setting types whose total (incidents: ``all``, a kind or a measure) over the
         trust every answer of the period withholds (a type's rate would give it back)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ from services.reporting.queries.base import (
 )
 from services.reporting.queries.spans import chunks
 from services.reporting.queries.summary import meta, rolls_by_school
-from services.reporting.queries.withheld import interval_pattern
+from services.reporting.queries.withheld import interval_pattern, pupils_withheld
 from services.reporting.schemas_analysis import TrendPoint, TrendsReport
 
 ROLLUP: dict[str, sa.ColumnElement[Any]] = {
@@ -41,17 +42,27 @@ ROLLUP: dict[str, sa.ColumnElement[Any]] = {
 METRICS = (*ROLLUP, "pupils")
 
 
-async def _pupils(conn: AsyncConnection, q: Query, cuts: list[tuple[str, date, date]]) -> list[int]:
+async def _pupils(
+    conn: AsyncConnection, q: Query, cuts: list[tuple[str, date, date]]
+) -> tuple[list[int], dict[tuple[str, int], int] | None]:
     """Distinct pupils per interval, counted in the database: whole months and years from
     the pupil rollups, every other day from one pass over the facts, each fact placed in
-    its interval (the intervals run on from one another): one row per interval back."""
-    parts: list[Any] = [sa.select(sa.literal(-1).label("bucket"), sa.literal("").label("pupil_id"))]
+    its interval (the intervals run on from one another): one row per interval back. For
+    aggregate audiences, over the trust's schools, with each school's per interval too."""
+    by_school = q.threshold is not None
+    scope = q
+    if by_school:
+        q = replace(q, schools=None, setting_type=None)
+    place = (sa.literal("").label("school_urn"),)
+    parts: list[Any] = [
+        sa.select(sa.literal(-1).label("bucket"), *place, sa.literal("").label("pupil_id"))
+    ]
     runs: list[tuple[date, date]] = []
     for n, (_, first, last) in enumerate(cuts):
         years, months, days = chunks(first, last)
-        for part in pupil_rollups(q, years, months, ("pupil_id",)):
+        for part in pupil_rollups(q, years, months, ("pupil_id", "school_urn")):
             src = part.subquery()
-            parts.append(sa.select(sa.literal(n), src.c.pupil_id))
+            parts.append(sa.select(sa.literal(n), src.c.school_urn, src.c.pupil_id))
         for a, b in days:
             if runs and runs[-1][1] + timedelta(days=1) == a:
                 runs[-1] = (runs[-1][0], b)
@@ -66,13 +77,47 @@ async def _pupils(conn: AsyncConnection, q: Query, cuts: list[tuple[str, date, d
         else:
             bucket = sa.case(*((day <= last, n) for n, (_, _, last) in enumerate(cuts)))
         for a, b in runs:
-            parts.append(sa.select(bucket, f.c.pupil_id).where(incident_cond(q, a, b)))
+            parts.append(
+                sa.select(bucket, f.c.school_urn, f.c.pupil_id).where(incident_cond(q, a, b))
+            )
     every = sa.union_all(*parts).subquery()
-    # Each pupil once per interval (hashed), then counted: no sort for a distinct count.
-    once = sa.select(every.c.bucket).group_by(every.c.bucket, every.c.pupil_id).subquery("once")
-    rows = await conn.execute(sa.select(once.c.bucket, sa.func.count()).group_by(once.c.bucket))
-    counted = {int(n): int(c) for n, c in rows if int(n) >= 0}
-    return [counted.get(n, 0) for n in range(len(cuts))]
+    if not by_school:
+        # Each pupil once per interval (hashed), then counted: no sort for a distinct count.
+        once = sa.select(every.c.bucket).group_by(every.c.bucket, every.c.pupil_id).subquery("once")
+        rows = await conn.execute(sa.select(once.c.bucket, sa.func.count()).group_by(once.c.bucket))
+        counted = {int(n): int(c) for n, c in rows if int(n) >= 0}
+        return [counted.get(n, 0) for n in range(len(cuts))], None
+    # Each pupil once per school and interval; counted per school, and over the answer's
+    # schools once per interval.
+    pairs = (
+        sa.select(every.c.bucket, every.c.school_urn, every.c.pupil_id)
+        .group_by(every.c.bucket, every.c.school_urn, every.c.pupil_id)
+        .cte("pairs")
+    )
+    mine = scope.scope_urns_of(pairs.c.school_urn)
+    once = (
+        sa.select(pairs.c.bucket)
+        .where(mine)
+        .group_by(pairs.c.bucket, pairs.c.pupil_id)
+        .subquery("once")
+    )
+    rows = await conn.execute(
+        sa.union_all(
+            sa.select(pairs.c.bucket, pairs.c.school_urn, sa.func.count()).group_by(
+                pairs.c.bucket, pairs.c.school_urn
+            ),
+            sa.select(once.c.bucket, sa.literal(None), sa.func.count()).group_by(once.c.bucket),
+        )
+    )
+    counted, per_school = {}, {}
+    for n, urn, c in rows:
+        if int(n) < 0:
+            continue
+        if urn is None:
+            counted[int(n)] = int(c)
+        else:
+            per_school[(urn, int(n))] = int(c)
+    return [counted.get(n, 0) for n in range(len(cuts))], per_school
 
 
 def _what(metric: str) -> str:
@@ -89,7 +134,9 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
     values: list[int] = []
     veiled: set[int] = set()
     if metric == "pupils":
-        values = await _pupils(conn, q, cuts)
+        values, per_school = await _pupils(conn, q, cuts)
+        if per_school is not None:
+            veiled = await pupils_withheld(conn, q, cuts, per_school)
     elif t is not None:
         values, veiled = await interval_pattern(conn, q, cuts, _what(metric))
     else:
@@ -101,11 +148,8 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
         values = [
             sum(n for day, n in per_day.items() if first <= day <= last) for _, first, last in cuts
         ]
-    if metric == "pupils" or t is None:
+    if t is None:
         cells = suppress_column(values, t)
-        if q.veiled and metric == "pupils":
-            # These schools' incidents are withheld: their pupils too, interval by interval.
-            cells = [Count(count=None, suppressed=True) if n else Count(count=0) for n in values]
     else:
         cells = [
             Count(count=None, suppressed=True) if i in veiled and n else Count(count=n)

@@ -326,3 +326,30 @@ def pupils_pattern(
     return linked.settled(
         leaf, sorted(type_of), rows_of(q, type_of), [q.column], (PUPILS,), q.threshold
     )
+
+
+async def pupils_withheld(
+    conn: AsyncConnection,
+    q: Query,
+    cuts: list[tuple[str, date, date]],
+    per_school: dict[tuple[str, int], int],
+) -> set[int]:
+    """The intervals whose distinct pupils over this answer's schools are withheld: each
+    school's per interval settled with every published total over schools (a type's, the
+    trust's), as :func:`pupils_pattern` settles a period's. Over the year's terms, or the
+    period itself, the very cells a summary of that period reads."""
+    assert q.threshold is not None
+    whole = replace(q, schools=None, setting_type=None)
+    type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole)}
+    spans = [(a, b) for _, a, b in cuts]
+    if q.terms and spans == [(a, b) for _, a, b in q.terms]:
+        names = [str(i) for i in range(len(cuts))]
+    elif spans == [(q.period.from_date, q.period.to_date)]:
+        names = [q.column]
+    else:
+        names = [f"b{i}" for i in range(len(cuts))]
+    leaf = {(u, names[i], PUPILS): n for (u, i), n in per_school.items() if u in type_of}
+    hidden = linked.settled(
+        leaf, sorted(type_of), rows_of(q, type_of), names, (PUPILS,), q.threshold
+    )
+    return {i for i, name in enumerate(names) if (q.row, name, PUPILS) in hidden}
