@@ -34,7 +34,11 @@ async def governor_view(clients, token, schools=None) -> dict[str, Any]:
     for area in AREAS:
         seen[area] = (await rep.get(f"/v1/trusts/TR00001/{area}", headers=h)).json()
     for metric in ("incidents", "seclusion", "restraint", "staff_injuries", "pupils"):
-        r = await rep.get(f"/v1/trusts/TR00001/trends?metric={metric}&interval=week", headers=h)
+        interval = "month" if metric == "pupils" else "week"
+        r = await rep.get(
+            f"/v1/trusts/TR00001/trends?metric={metric}&interval={interval}", headers=h
+        )
+        assert r.status_code == 200, r.text
         seen[f"trends/{metric}"] = r.json()
     for urn in schools or URNS:
         r = await rep.get(f"/v1/schools/{urn}/summary", headers=h)

@@ -207,6 +207,10 @@ async def test_aggregate_readers_are_refused_date_ranges(seeded, clients, token)
         "/v1/schools/100001/trends?to_date=2026-10-02", headers=auth(token("governor"))
     )
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/query/to_date"
+    r = await rep.get(
+        "/v1/trusts/TR00001/trends?metric=pupils&interval=week", headers=auth(token("governor"))
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/query/interval"
     lead = await rep.get(
         "/v1/trusts/TR00001/summary?from_date=2026-10-01&to_date=2026-10-02",
         headers=auth(token("trust_lead")),

@@ -183,7 +183,7 @@ async def _affected(
     fillable = rollups.CHARACTERISTICS[1:]
     place = ("school_urn",) if by_school else ()
     columns = ("pupil_id", *place, *fillable, "characteristics")
-    bucket: sa.ColumnElement[int]
+    carried: list[tuple[str, str]] = []  # (name, source column): the real ones only
     if cuts:
         # Each interval's rows, marked with it.
         parts = []
@@ -191,16 +191,15 @@ async def _affected(
             sub = pupil_source(q, first, last, columns).subquery(f"p{i}")
             parts.append(sa.select(sa.literal(i).label("bucket"), *sub.c))
         src = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("src")
-        bucket = src.c.bucket
+        carried.append(("bucket", "bucket"))
     else:
         src = pupil_source(q, columns=columns).subquery("src")
-        bucket = sa.literal(bucket_of_all)
-    school = src.c.school_urn if by_school else sa.literal("")
+    if by_school:
+        carried.append(("school", "school_urn"))
     gap = sa.case((sa.or_(*(src.c[c].is_(None) for c in fillable)), 1), else_=0)
     raw = sa.select(
         src.c.pupil_id,
-        school.label("school"),
-        bucket.label("bucket"),
+        *(src.c[c].label(n) for n, c in carried),
         src.c.characteristics,
         src.c.incidents,
         gap.label("gap"),
@@ -211,12 +210,11 @@ async def _affected(
         r = raw.subquery("rows")
         raw = sa.select(
             r.c.pupil_id,
-            r.c.school,
-            r.c.bucket,
+            *(r.c[n] for n, _ in carried),
             r.c.characteristics,
             sa.func.sum(r.c.incidents).label("incidents"),
             sa.func.max(r.c.gap).label("gap"),
-        ).group_by(r.c.pupil_id, r.c.school, r.c.bucket, r.c.characteristics)
+        ).group_by(r.c.pupil_id, *(r.c[n] for n, _ in carried), r.c.characteristics)
     x = raw.subquery("x")
     # Where the record left a characteristic unknown, the pupil's latest values follow the
     # recorded ones in the key.
@@ -226,26 +224,28 @@ async def _affected(
         (unknown, sa.literal(FILL) + rollups.characteristics_sql(p)), else_=""
     )
     keyed = sa.select(
-        x.c.pupil_id, x.c.school, x.c.bucket, x.c.incidents, key.label("groups")
+        x.c.pupil_id, *(x.c[n] for n, _ in carried), x.c.incidents, key.label("groups")
     ).select_from(joined)
     j = keyed.cte("j")
+    school = j.c.school if by_school else sa.literal("")
+    bucket = j.c.bucket if cuts else sa.literal(bucket_of_all)
     several = sa.select(j.c.pupil_id).group_by(j.c.pupil_id).having(sa.func.count() > 1)
     nobody = sa.cast(sa.null(), sa.String)
     rows = await conn.execute(
         sa.union_all(
             sa.select(
                 sa.literal("k"),
-                j.c.school,
-                j.c.bucket,
+                school,
+                bucket,
                 j.c.groups,
                 sa.func.sum(j.c.incidents),
                 sa.func.count(),
                 nobody,
-            ).group_by(j.c.school, j.c.bucket, j.c.groups),
+            ).group_by(*(j.c[n] for n, _ in carried), j.c.groups),
             sa.select(
                 sa.literal("m"),
-                j.c.school,
-                j.c.bucket,
+                school,
+                bucket,
                 j.c.groups,
                 sa.literal(0),
                 sa.literal(0),

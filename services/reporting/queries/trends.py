@@ -27,6 +27,7 @@ from services.reporting.queries.spans import chunks
 from services.reporting.queries.summary import meta, rolls_by_school
 from services.reporting.queries.withheld import interval_pattern, pupils_withheld
 from services.reporting.schemas_analysis import TrendPoint, TrendsReport
+from shared.errors import ValidationFailed
 
 ROLLUP: dict[str, sa.ColumnElement[Any]] = {
     "incidents": d.c.incidents,
@@ -129,8 +130,21 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
     """The metric per interval over the period. For aggregate audiences, each interval as
     the period's one pattern withholds it (services.reporting.linked): a type's week, less
     its schools' weeks, or a week's incidents less its kinds, gives none back."""
-    cuts = periods.buckets(q.period, interval, q.term_dates)
     t = q.threshold
+    if t is not None and metric == "pupils" and interval == "week":
+        # Each school's distinct pupils week by week, settled against every total over
+        # schools, would be read afresh from every day of the period: not for these readers.
+        raise ValidationFailed(
+            "Distinct pupils by week are for readers of pupil-level data.",
+            errors=[
+                {
+                    "pointer": "#/query/interval",
+                    "detail": "not available to aggregate-only readers for metric=pupils: "
+                    "use month or term",
+                }
+            ],
+        )
+    cuts = periods.buckets(q.period, interval, q.term_dates)
     values: list[int] = []
     veiled: set[int] = set()
     if metric == "pupils":
