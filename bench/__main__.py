@@ -43,6 +43,8 @@ PATHS = (
     "outliers",
     "trends?metric=incidents&interval=week",
     "trends?metric=pupils&interval=month",
+    "trends?metric=incidents&interval=month",
+    "trends?metric=seclusion&interval=month&term=autumn",
     "training",
     "audit",
     # A term, a date range and a setting type: periods the rollups split into whole
@@ -224,9 +226,9 @@ async def main() -> int:
         for role in ("trust_lead", "governor"):
             print(f"\n{role}: endpoint, ms (100,000 incidents), baseline ms (100), ratio")
             for path in PATHS:
-                if role == "governor" and ("from_date" in path or "pupils&interval=week" in path):
-                    # Aggregate readers read academic years and terms, not date ranges, and
-                    # distinct pupils by month or term.
+                if role == "governor" and ("from_date" in path or "interval=week" in path):
+                    # Aggregate readers read academic years and terms (not date ranges), and
+                    # trends by month or term.
                     continue
                 ms = {}
                 for trust in (BIG, SMALL):

@@ -7,9 +7,10 @@ period's weeks); ``what`` is a kind, or ``all`` (the incidents: the kinds' total
 measure. Every published total is a group: its members add up to it. A withheld cell must
 not be given back by any group, so, until nothing changes, in every group:
 
-- where the total is shown: nothing is withheld, or at least two cells that sum to more
-  than the threshold (else the smallest cell left is withheld too; with none left, the
-  total);
+- where the total is shown: nothing is withheld, or at least two cells whose sum leaves
+  each of them possibly above the threshold (every withheld cell is at least 1, zeros being
+  shown: k cells must sum to at least the threshold plus k) (else the smallest cell left is
+  withheld too; with none left, the total);
 - where the total is withheld: some cell is withheld too (else the cells give it back).
 
 Cells from 1 to the threshold are withheld to begin with; cells already settled elsewhere
@@ -172,8 +173,10 @@ def settle_table(table: Table, threshold: int, fixed: dict[Cell, bool] | None = 
     def order(c: Cell) -> tuple[int, bool, Cell]:
         return values[c], not c[0].isdigit(), c
 
+    known: set[Cell] = set()  # given back by fixed cells whatever is withheld: shown
+
     def free(c: Cell) -> bool:
-        return c not in hidden and values.get(c, 0) > 0 and c not in fixed
+        return c not in hidden and values.get(c, 0) > 0 and c not in fixed and c not in known
 
     def propagate() -> None:
         while queue:
@@ -186,7 +189,7 @@ def settle_table(table: Table, threshold: int, fixed: dict[Cell, bool] | None = 
                     if inside or not any(values[m] > 0 for m in members):
                         break
                 elif not inside or (
-                    len(inside) >= 2 and sum(values[m] for m in inside) > threshold
+                    len(inside) >= 2 and sum(values[m] for m in inside) >= threshold + len(inside)
                 ):
                     break
                 left = [m for m in members if free(m)]
@@ -231,7 +234,17 @@ def settle_table(table: Table, threshold: int, fixed: dict[Cell, bool] | None = 
         for c in sorted(given):
             pick = nearest(c)
             if pick is None:
-                stuck.add(c)  # given back by cells fixed elsewhere: nothing to choose
+                # Given back by cells fixed elsewhere: nothing to choose. Withholding it
+                # protects nothing, so it is shown (unless small: then it stays withheld)
+                # and the groups it is in settle without it.
+                stuck.add(c)
+                if not is_small(values[c], threshold):
+                    hidden.discard(c)
+                    known.add(c)
+                    for g in of_cell.get(c, []):
+                        if not queued[g]:
+                            queued[g] = True
+                            queue.append(g)
             else:
                 picks.add(pick)
         for pick in sorted(picks):

@@ -158,6 +158,13 @@ async def test_terms_months_and_scopes_give_no_withheld_cell_back(contexts, clie
                         [f"{u}.{x['label']}{suffix}" for u in members],
                         f"{name}.{x['label']}{suffix}",
                     )
+        # A term's months (whole months here) are the year's months, as the year shows them.
+        for term in TERMS:
+            points = (
+                await get(f"{base}metric=incidents&interval=month&academic_year={YEAR}&term={term}")
+            )["points"]
+            for x in points:
+                cell(f"{name}.{x['label']}", x["value"])
         # Distinct pupils per term (each pupil here has incidents in one school and term).
         points = (await get(f"{base}metric=pupils&interval=term&academic_year={YEAR}"))["points"]
         for x in points:
@@ -194,6 +201,33 @@ async def test_terms_months_and_scopes_give_no_withheld_cell_back(contexts, clie
     assert determined(equations, leaked) & seen.hidden - {"100001.summer"}
 
 
+async def test_previous_windows_are_whole_periods_or_withheld(contexts, clients, token):
+    """A period that has ended is compared with the whole period before (an answer of its
+    own); one still running, with the same days before: a date range, withheld from
+    aggregate readers (a day longer each day, it would give back a day's counts)."""
+    await load(contexts)
+    rep, h = clients["reporting"], auth(token("governor"))
+    ended = (await rep.get(f"/v1/trusts/TR00001/summary?academic_year={YEAR}", headers=h)).json()
+    assert ended["previous"]["period"]["from_date"] == "2024-09-01"
+    assert ended["previous"]["period"]["to_date"] == "2025-08-31"
+    spring = (
+        await rep.get(f"/v1/trusts/TR00001/summary?academic_year={YEAR}&term=spring", headers=h)
+    ).json()
+    # The whole autumn term before, as its own answer shows it.
+    autumn = (
+        await rep.get(f"/v1/trusts/TR00001/summary?academic_year={YEAR}&term=autumn", headers=h)
+    ).json()
+    assert spring["previous"]["period"]["to_date"] == "2025-12-31"
+    assert spring["previous"]["incidents"] == autumn["incidents"]["total"]
+    running = (await rep.get("/v1/trusts/TR00001/summary", headers=h)).json()
+    assert running["previous"]["period"]["to_date"] < "2025-12-01"  # cut to the days so far
+    assert running["previous"]["incidents"]["suppressed"]
+    assert running["previous"]["change"]["suppressed"]
+    assert running["previous"]["change_share"]["suppressed"]
+    lead = (await rep.get("/v1/trusts/TR00001/summary", headers=auth(token("trust_lead")))).json()
+    assert lead["previous"]["incidents"]["count"] > 4
+
+
 async def test_aggregate_readers_are_refused_date_ranges(seeded, clients, token):
     rep = clients["reporting"]
     r = await rep.get(
@@ -207,10 +241,12 @@ async def test_aggregate_readers_are_refused_date_ranges(seeded, clients, token)
         "/v1/schools/100001/trends?to_date=2026-10-02", headers=auth(token("governor"))
     )
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/query/to_date"
-    r = await rep.get(
-        "/v1/trusts/TR00001/trends?metric=pupils&interval=week", headers=auth(token("governor"))
-    )
-    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/query/interval"
+    for path in (
+        "trends?metric=pupils&interval=week",
+        "trends?metric=incidents&interval=week",
+    ):
+        r = await rep.get(f"/v1/trusts/TR00001/{path}", headers=auth(token("governor")))
+        assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/query/interval"
     lead = await rep.get(
         "/v1/trusts/TR00001/summary?from_date=2026-10-01&to_date=2026-10-02",
         headers=auth(token("trust_lead")),

@@ -49,6 +49,11 @@ def test_no_withheld_cell_is_determined_over_terms_types_and_kinds() -> None:
         hidden = settle(table, 4)
         for cell, n in table.values.items():
             assert (1 <= n <= 4) <= (cell in hidden), cell
+        for members, total in table.groups:
+            inside = [table.values[m] for m in members if m in hidden]
+            if total not in hidden and inside:
+                # Each withheld cell is at least 1: together they leave each possibly over 4.
+                assert len(inside) >= 2 and sum(inside) >= 4 + len(inside), (members, total)
         known = {"/".join(c): n for c, n in table.values.items() if c not in hidden}
         withheld = {"/".join(c) for c in hidden}
         assert determined(equations(table), known) & withheld == set(), leaf

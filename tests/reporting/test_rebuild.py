@@ -22,7 +22,9 @@ async def reports(clients, token) -> dict:
             out[f"{role}/{area}"] = r.json()
         for metric in ("incidents", "pupils", "rate"):
             r = await clients["reporting"].get(
-                f"/v1/trusts/TR00001/trends?metric={metric}&interval=week", headers=h
+                f"/v1/trusts/TR00001/trends?metric={metric}&interval="
+                + ("week" if role == "trust_lead" else "month"),
+                headers=h,
             )
             out[f"{role}/trends/{metric}"] = r.json()
         r = await clients["reporting"].get(

@@ -38,7 +38,7 @@ class Query:
     data_as_of: datetime | None
     term_dates: list[dict[str, Any]]
     # For audiences with a threshold: the schools whose incident counts every answer of
-    # the period withholds (patterns.canonical_hidden), each school's count, and whether
+    # the period withholds (read from the pattern, below), each school's count, and whether
     # this answer's total over its schools must be withheld with its breakdowns.
     hidden_schools: frozenset[str] = frozenset()
     school_counts: dict[str, int] = field(default_factory=dict)

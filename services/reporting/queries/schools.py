@@ -18,6 +18,7 @@ from services.reporting.disclosure import (
     small,
     stat,
     suppress_column,
+    suppress_one,
     suppress_parts,
 )
 from services.reporting.patterns import school_cells
@@ -206,7 +207,9 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
         k: [getattr(reports.get(u, none), k) for u in urns]
         for k in ("reports", "met", "missed", "withheld")
     }
-    pr_cells = {k: column(v) for k, v in pr_raw.items()}
+    # No answer publishes a total of these over schools: each is withheld on its own (and
+    # within its school's row, below), the same in every answer.
+    pr_cells = {k: [suppress_one(n, t) for n in v] for k, v in pr_raw.items()}
     if t is not None:
         # A school's reports often number its incidents: withheld with them.
         for i, u in enumerate(urns):

@@ -62,13 +62,20 @@ def meta(q: Query) -> dict[str, object]:
 
 
 def like_for_like(q: Query) -> Period:
-    """The previous period, cut to as many days as have passed of this one (so a year or
-    term in progress is compared with the same weeks before)."""
+    """The previous period: whole, for a period that has ended; else cut to as many days as
+    have passed of this one (so a year or term in progress is compared with the same weeks
+    before; one not yet begun, with the previous one's first day)."""
     prev = q.period.previous(q.term_dates)
-    elapsed = (q.as_at - q.period.from_date).days
-    # A period not yet begun has no days to compare: the same none of the one before.
+    if q.today > q.period.to_date:
+        return prev
+    elapsed = max(0, (q.as_at - q.period.from_date).days)
     last = min(prev.to_date, prev.from_date + timedelta(days=elapsed))
     return replace(prev, to_date=last)
+
+
+def running(q: Query) -> bool:
+    """Whether the period has not ended (its comparison window is cut to the days so far)."""
+    return q.today <= q.period.to_date
 
 
 async def count_incidents(
@@ -143,8 +150,12 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
     prev = like_for_like(q)
     prev_count = await count_incidents(conn, q, prev.from_date, prev.to_date)
     prev_cell = suppress_one(prev_count, t)
-    if t is not None and (await with_disclosure(conn, q.with_period(prev))).veiled:
-        prev_cell = Count(count=None, suppressed=True)  # as that window's own answer has it
+    if t is not None and prev_count and running(q):
+        # A window cut to the days so far is a date range, one day longer each day: set
+        # against the previous period's own answers it would give back a day's counts.
+        prev_cell = Count(count=None, suppressed=True)
+    elif t is not None and (await with_disclosure(conn, q.with_period(prev))).veiled:
+        prev_cell = Count(count=None, suppressed=True)  # as that period's own answer has it
     # A change of 1 to the threshold is withheld too: it reveals nothing the two counts do
     # not, but no count in that band reaches a governor.
     hidden = prev_cell.suppressed or total_cell.suppressed or small(abs(total - prev_count), t)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
-from services.reporting.disclosure import HIDDEN, Count, share_of, small, suppress_column
+from services.reporting.disclosure import HIDDEN, Count, share_of, small, suppress_one
 from services.reporting.queries.base import Query, incident_rows, schools_in_scope
 from services.reporting.queries.schools import training_coverage
 from services.reporting.queries.summary import meta
@@ -47,14 +47,16 @@ async def training(conn: AsyncConnection, q: Query) -> TrainingReport:
         ).all()
     )
     urns = [x.urn for x in schools]
-    staff = suppress_column([coverage.get(u, (0, 0))[0] for u in urns], t)
-    trained = suppress_column([coverage.get(u, (0, 0))[1] for u in urns], t)
+    # No answer publishes a total of these over schools: each is withheld on its own, the
+    # same in every answer.
+    staff = [suppress_one(coverage.get(u, (0, 0))[0], t) for u in urns]
+    trained = [suppress_one(coverage.get(u, (0, 0))[1], t) for u in urns]
     for i, u in enumerate(urns):
         # Staff and trained side by side would reveal a small number without training.
         if small(coverage.get(u, (0, 0))[0] - coverage.get(u, (0, 0))[1], t):
             trained[i] = HIDDEN_COUNT
-    exp = suppress_column([int(expiring.get(u, 0)) for u in urns], t)
-    unt = suppress_column([int(untrained.get(u, 0)) for u in urns], t)
+    exp = [suppress_one(int(expiring.get(u, 0)), t) for u in urns]
+    unt = [suppress_one(int(untrained.get(u, 0)), t) for u in urns]
     rows = [
         TrainingRow(
             school_urn=x.urn,

@@ -131,16 +131,19 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
     the period's one pattern withholds it (services.reporting.linked): a type's week, less
     its schools' weeks, or a week's incidents less its kinds, gives none back."""
     t = q.threshold
-    if t is not None and metric == "pupils" and interval == "week":
-        # Each school's distinct pupils week by week, settled against every total over
-        # schools, would be read afresh from every day of the period: not for these readers.
+    whole_months = q.period.from_date.day == 1 and (q.period.to_date + timedelta(days=1)).day == 1
+    if t is not None and (interval == "week" or (interval == "month" and not whole_months)):
+        # Weeks cross months and terms, and a term's months cut at its ends cross the
+        # year's: set against one another they would give back withheld counts. These
+        # readers read the year's months (a term's when it runs over whole months) and
+        # terms, each settled once.
         raise ValidationFailed(
-            "Distinct pupils by week are for readers of pupil-level data.",
+            "Trends for this audience run by month or term.",
             errors=[
                 {
                     "pointer": "#/query/interval",
-                    "detail": "not available to aggregate-only readers for metric=pupils: "
-                    "use month or term",
+                    "detail": "not available to aggregate-only readers: use term, or month "
+                    "over an academic year or a term of whole months",
                 }
             ],
         )
@@ -151,6 +154,16 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
         values, per_school = await _pupils(conn, q, cuts)
         if per_school is not None:
             veiled = await pupils_withheld(conn, q, cuts, per_school)
+    elif t is not None and interval == "month" and q.period.kind != "academic_year":
+        # A term's months, as the year's months are settled (once, for every answer).
+        year = periods.academic_year_period(q.period.academic_year)
+        months = periods.buckets(year, "month", q.term_dates)
+        every, hidden = await interval_pattern(conn, q, months, _what(metric), column="Y")
+        at = [
+            i for i, (_, a, b) in enumerate(months) if q.period.from_date <= a <= q.period.to_date
+        ]
+        values = [every[i] for i in at]
+        veiled = {n for n, i in enumerate(at) if i in hidden}
     elif t is not None:
         values, veiled = await interval_pattern(conn, q, cuts, _what(metric))
     else:

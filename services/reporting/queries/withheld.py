@@ -252,7 +252,11 @@ async def with_disclosure(conn: AsyncConnection, q: Query) -> Query:
 
 
 async def interval_pattern(
-    conn: AsyncConnection, q: Query, cuts: list[tuple[str, date, date]], what: str
+    conn: AsyncConnection,
+    q: Query,
+    cuts: list[tuple[str, date, date]],
+    what: str,
+    column: str | None = None,
 ) -> tuple[list[int], set[int]]:
     """For aggregate audiences: ``what`` (``all``, a kind or a measure) per interval of
     the period over this answer's schools, and the intervals withheld. Over the year's
@@ -274,7 +278,10 @@ async def interval_pattern(
         names = [f"b{i}" for i in range(len(cuts))]
         every = [*type_of, *rows]
         dims = (*KINDS, ALL) if what in (*KINDS, ALL) else (what,)
-        fixed = {(r, "P", w): (r, q.column, w) in q.withheld for r in every for w in dims}
+        # The intervals add up to the period's cells (``column``: the year's, for a term's
+        # months read from the year's).
+        total = column or q.column
+        fixed = {(r, "P", w): (r, total, w) in q.withheld for r in every for w in dims}
         runs_: dict[str, list[str]] = {}
         for covered, inside in runs(q.terms, cuts):
             key = "t" + "-".join(str(c) for c in covered)
