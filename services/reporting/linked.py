@@ -13,6 +13,8 @@ not be given back by any group, so, until nothing changes, in every group:
   withheld too; with none left, the total);
 - where the total is withheld: some cell is withheld too (else the cells give it back).
 
+Where a total is fixed elsewhere and its cells cannot be protected otherwise, the zeros
+beside them are withheld too (so no withheld cell there is known to be at least 1).
 Cells from 1 to the threshold are withheld to begin with; cells already settled elsewhere
 (a period's totals, when its weeks are settled) are fixed. Smaller cells, and schools'
 before totals', are withheld first. Every answer then reads its cells from the one pattern,
@@ -174,6 +176,7 @@ def settle_table(table: Table, threshold: int, fixed: dict[Cell, bool] | None = 
         return values[c], not c[0].isdigit(), c
 
     known: set[Cell] = set()  # given back by fixed cells whatever is withheld: shown
+    zero_hidden: set[Cell] = set()  # zeros withheld beside cells a fixed total gives away
 
     def free(c: Cell) -> bool:
         return c not in hidden and values.get(c, 0) > 0 and c not in fixed and c not in known
@@ -185,11 +188,16 @@ def settle_table(table: Table, threshold: int, fixed: dict[Cell, bool] | None = 
             members, total = groups[i]
             while True:
                 inside = [m for m in members if m in hidden and values[m] > 0]
+                zeros = any(m in hidden and not values[m] for m in members)
+                withheld = sum(values[m] for m in inside)
                 if total in hidden:
                     if inside or not any(values[m] > 0 for m in members):
                         break
                 elif not inside or (
-                    len(inside) >= 2 and sum(values[m] for m in inside) >= threshold + len(inside)
+                    len(inside) + zeros >= 2
+                    # Each withheld cell is known to be at least 1 while zeros are shown;
+                    # with a zero withheld beside them, at least 0.
+                    and withheld >= threshold + (1 if zeros else len(inside))
                 ):
                     break
                 left = [m for m in members if free(m)]
@@ -197,6 +205,22 @@ def settle_table(table: Table, threshold: int, fixed: dict[Cell, bool] | None = 
                     hide(min(left, key=order))
                 elif free(total):
                     hide(total)
+                elif not zeros and (
+                    nil := [
+                        m
+                        for m in members
+                        if m not in hidden
+                        and not values.get(m, 0)
+                        and m not in fixed
+                        and m not in known
+                    ]
+                ):
+                    # The total is fixed (shown elsewhere) and every cell counted is
+                    # withheld: the zeros beside them are withheld too, so that none of
+                    # them is known to be at least 1.
+                    for m in nil:
+                        hidden.add(m)
+                        zero_hidden.add(m)
                 else:
                     break  # fixed elsewhere: nothing left to choose here
 
@@ -227,7 +251,7 @@ def settle_table(table: Table, threshold: int, fixed: dict[Cell, bool] | None = 
     propagate()
     stuck: set[Cell] = set()
     while True:
-        given = determined(table, {c for c in hidden if values.get(c, 0) > 0}) - stuck
+        given = determined(table, {c for c in hidden if values.get(c, 0) > 0} | zero_hidden) - stuck
         if not given:
             break
         picks = set()
@@ -240,6 +264,7 @@ def settle_table(table: Table, threshold: int, fixed: dict[Cell, bool] | None = 
                 stuck.add(c)
                 if not is_small(values[c], threshold):
                     hidden.discard(c)
+                    zero_hidden.discard(c)
                     known.add(c)
                     for g in of_cell.get(c, []):
                         if not queued[g]:
@@ -250,7 +275,7 @@ def settle_table(table: Table, threshold: int, fixed: dict[Cell, bool] | None = 
         for pick in sorted(picks):
             hide(pick)
         propagate()
-    return {c for c in hidden if values.get(c, 0) > 0}
+    return {c for c in hidden if values.get(c, 0) > 0} | zero_hidden
 
 
 PRIME = (1 << 61) - 1

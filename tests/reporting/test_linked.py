@@ -51,9 +51,12 @@ def test_no_withheld_cell_is_determined_over_terms_types_and_kinds() -> None:
             assert (1 <= n <= 4) <= (cell in hidden), cell
         for members, total in table.groups:
             inside = [table.values[m] for m in members if m in hidden]
-            if total not in hidden and inside:
-                # Each withheld cell is at least 1: together they leave each possibly over 4.
-                assert len(inside) >= 2 and sum(inside) >= 4 + len(inside), (members, total)
+            counted = [n for n in inside if n]
+            if total not in hidden and counted:
+                # Each withheld cell is at least 1 (or 0, with a zero withheld beside it):
+                # together they leave each possibly over 4.
+                least = len(counted) if len(counted) == len(inside) else 1
+                assert len(inside) >= 2 and sum(inside) >= 4 + least, (members, total)
         known = {"/".join(c): n for c, n in table.values.items() if c not in hidden}
         withheld = {"/".join(c) for c in hidden}
         assert determined(equations(table), known) & withheld == set(), leaf
@@ -82,3 +85,17 @@ def test_fixed_totals_are_kept_and_weeks_settle_under_them() -> None:
         withheld = {"/".join(c) for c in hidden}
         assert determined(equations(table), known) & withheld == set()
         assert any(c[2] == ALL for c in table.values)
+
+
+def test_zeros_are_withheld_where_a_fixed_total_would_pin_the_cells() -> None:
+    """Six year groups of one pupil each, under a total of 6 shown elsewhere: withheld, each
+    would be known to be 1 (zeros being shown); the six zeros beside them are withheld
+    too, so each could be anything from 0 to 6."""
+    groups = [f"Y{i}" for i in range(1, 13)]
+    leaf = {("100001", "0", g): (1 if i < 6 else 0) for i, g in enumerate(groups)}
+    rows = {"*:primary": ["100001"], "*": ["*:primary"]}
+    fixed = {(r, "0", ALL): False for r in ("100001", "*:primary", "*")}
+    table = build(leaf, ["100001"], rows, ["0"], tuple(groups), None, kinds=True)
+    hidden = settle(table, 4, fixed)
+    assert {("100001", "0", g) for g in groups} <= hidden
+    assert ("100001", "0", ALL) not in hidden

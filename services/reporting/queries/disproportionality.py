@@ -55,7 +55,7 @@ def _dimension(
         # As the period's pattern withholds each group over these schools.
         def mark(values: list[int], hidden: frozenset[str]) -> list[Count]:
             return [
-                Count(count=None, suppressed=True) if g in hidden and n else Count(count=n)
+                Count(count=None, suppressed=True) if g in hidden else Count(count=n)
                 for g, n in zip(groups, values, strict=True)
             ]
 

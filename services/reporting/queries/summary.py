@@ -95,7 +95,7 @@ def kind_cells(q: Query, by_kind: dict[str, int]) -> tuple[list[Count], Count]:
         return [Count(count=n) for n in kinds], Count(count=total)
 
     def cell(n: int, withheld: bool) -> Count:
-        return Count(count=None, suppressed=True) if n and withheld else Count(count=n)
+        return Count(count=None, suppressed=True) if withheld else Count(count=n)
 
     return (
         [cell(n, k in q.kinds_veiled) for n, k in zip(kinds, patterns.KINDS, strict=True)],

@@ -179,7 +179,7 @@ async def trends(conn: AsyncConnection, q: Query, metric: str, interval: str) ->
         cells = suppress_column(values, t)
     else:
         cells = [
-            Count(count=None, suppressed=True) if i in veiled and n else Count(count=n)
+            Count(count=None, suppressed=True) if i in veiled else Count(count=n)
             for i, n in enumerate(values)
         ]
     points = []
