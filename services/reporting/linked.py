@@ -140,11 +140,6 @@ def settled(
 
 
 def settle(table: Table, threshold: int, fixed: dict[Cell, bool] | None = None) -> set[Cell]:
-    """:func:`settle_table`."""
-    return settle_table(table, threshold, fixed)
-
-
-def settle_table(table: Table, threshold: int, fixed: dict[Cell, bool] | None = None) -> set[Cell]:
     """The cells withheld (see the module's rules); ``fixed`` cells keep the state given.
     The rules look at one group at a time; groups together may still fix a withheld cell
     (three totals around it, say), so the pattern is then solved as a whole

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import models as m
 from services.reporting import rollups
-from services.reporting.queries.base import Query, pupil_source
+from services.reporting.queries.base import Query
+from services.reporting.queries.pupil_rows import pupil_source
 from services.reporting.queries.spans import chunks
 
 ETHNIC_GROUPS = {

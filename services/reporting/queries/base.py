@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting import models as m
 from services.reporting import periods, rollups
 from services.reporting.config import DEFAULT_SUPPRESSION_THRESHOLD
+from services.reporting.linked import ALL
 from services.reporting.periods import Period
-from services.reporting.queries.spans import chunks, whole_months
+from services.reporting.queries.spans import whole_months
 from shared.auth.principal import AGGREGATE_ONLY_ROLES, Principal
 from shared.clock import Clock
 from shared.errors import NotFound, ValidationFailed
@@ -37,24 +38,6 @@ class Query:
     vocabulary_version: int | None
     data_as_of: datetime | None
     term_dates: list[dict[str, Any]]
-    # For audiences with a threshold: the schools whose incident counts every answer of
-    # the period withholds (read from the pattern, below), each school's count, and whether
-    # this answer's total over its schools must be withheld with its breakdowns.
-    hidden_schools: frozenset[str] = frozenset()
-    school_counts: dict[str, int] = field(default_factory=dict)
-    veiled: bool = False
-    # The same for each school's kinds (restraint, seclusion, other): the (school, kind)
-    # counts every answer withholds, and the kinds whose total over this answer's schools
-    # is withheld.
-    hidden_kinds: frozenset[tuple[str, str]] = frozenset()
-    kinds_veiled: frozenset[str] = frozenset()
-    # The same for each other per-school measure (injuries, late records, ground restraint,
-    # flagged practices, parent reports sent): the schools whose count every answer of the
-    # period withholds, each school's count, and the measures whose total over this
-    # answer's schools is withheld.
-    measure_hidden: dict[str, frozenset[str]] = field(default_factory=dict)
-    measure_counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    measures_veiled: frozenset[str] = frozenset()
     # The one pattern every answer reads (services.reporting.linked): withheld cells
     # (row, column, what), the year's terms when the period is the year or one of them
     # (the columns; else none, and the period is column "0"), and this period's column.
@@ -99,14 +82,27 @@ class Query:
             if col == self.column and w == what and row.startswith("*:")
         }
 
-    def withheld_schools(self, urns: list[str], what: str) -> frozenset[str]:
-        """The schools (of ``urns``) whose ``what`` (incidents, or a kind) every answer
-        withholds."""
-        if what == "incidents":
-            return self.hidden_schools
-        if what in self.measure_hidden:
-            return self.measure_hidden[what]
-        return frozenset(u for u in urns if (u, what) in self.hidden_kinds)
+    def withheld_schools(self, what: str) -> frozenset[str]:
+        """The schools whose ``what`` (incidents, a kind or a measure) every answer of the
+        period withholds (none for pupil-level readers)."""
+        what = ALL if what == "incidents" else what
+        return frozenset(
+            r for r, c, w in self.withheld if c == self.column and w == what and r.isdigit()
+        )
+
+    def veils(self, what: str = ALL) -> bool:
+        """Whether this answer's own total of ``what`` is withheld."""
+        return (self.row, self.column, what) in self.withheld
+
+    @property
+    def hidden_schools(self) -> frozenset[str]:
+        """The schools whose incidents every answer of the period withholds."""
+        return self.withheld_schools(ALL)
+
+    @property
+    def veiled(self) -> bool:
+        """Whether this answer's incidents total is withheld (with what adds up to it)."""
+        return self.veils(ALL)
 
     def scope_urns(self, type_of: dict[str, str]) -> list[str]:
         """The schools of ``type_of`` (the trust's) this answer covers."""
@@ -350,61 +346,3 @@ def report_cond(
     if q.setting_type:
         cond = cond & (r.c.setting_type == q.setting_type)
     return cond
-
-
-PUPIL_COLUMNS = ("pupil_id", "school_urn", "setting_type", *rollups.CHARACTERISTICS)
-# The facts' characteristics key, built once (an expression is immutable, and building this
-# one costs a request milliseconds).
-FACT_KEY = rollups.characteristics_sql().label("characteristics")
-
-
-def pupil_rollups(
-    q: Query, years: list[int], months: list[int], columns: tuple[str, ...] = PUPIL_COLUMNS
-) -> list[sa.Select[Any]]:
-    """The pupil rollup rows of the caller's schools for whole academic years and months
-    (``columns`` and ``incidents``)."""
-    parts: list[sa.Select[Any]] = []
-    for table, bucket, keys in (
-        (m.pupil_year, "academic_year", years),
-        (m.pupil_month, "month", months),
-    ):
-        if not keys:
-            continue
-        cond = (
-            (table.c.trust_id == q.trust_id)
-            & table.c[bucket].in_(keys)
-            & school_cond(q, table.c.school_urn)
-        )
-        if q.setting_type:
-            cond = cond & (table.c.setting_type == q.setting_type)
-        parts.append(
-            sa.select(*(table.c[c] for c in columns), table.c.incidents.label("incidents")).where(
-                cond
-            )
-        )
-    return parts
-
-
-def pupil_source(
-    q: Query,
-    first: date | None = None,
-    last: date | None = None,
-    columns: tuple[str, ...] = (*PUPIL_COLUMNS, "characteristics"),
-) -> sa.SelectBase:
-    """Rows of counted incidents per pupil (by default also by school and characteristics
-    as recorded, and their key; or by ``columns`` of those) between two dates, for the
-    caller to sum: whole academic years and months from the pupil rollups, other days one
-    row per fact (``incidents`` 1). The facts are not grouped here: the caller's one
-    grouping over every part costs less than a grouping per part and another over them."""
-    first, last = first or q.period.from_date, last or q.period.to_date
-    years, months, days = chunks(first, last)
-    parts = pupil_rollups(q, years, months, columns)
-    cols = [FACT_KEY if c == "characteristics" else f.c[c] for c in columns]
-    for a, b in days:
-        parts.append(
-            sa.select(*cols, sa.literal(1).label("incidents")).where(incident_cond(q, a, b))
-        )
-    if not parts:
-        # An empty range: no rows, with the right columns.
-        return sa.select(*cols, sa.literal(0).label("incidents")).where(sa.false())
-    return parts[0] if len(parts) == 1 else sa.union_all(*parts)

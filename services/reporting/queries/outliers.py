@@ -67,11 +67,10 @@ async def outliers(conn: AsyncConnection, q: Query) -> OutliersReport:
     roll_cells = suppress_column([roll.get(u, 0) for u in urns], t)
     funnels: list[FunnelRow] = []
     signals: list[Signal] = []
-    type_of = {s.urn: s.setting_type for s in everyone}
     for metric in METRICS:
         observed = [counts.get(u, {}).get(metric, 0) for u in urns]
         cells = suppress_column(observed, t)
-        withheld = q.withheld_schools(list(type_of), metric)
+        withheld = q.withheld_schools(metric)
         if t is not None:
             # As every answer of the period shows each school's incidents (or seclusions).
             cells = school_cells(urns, dict(zip(urns, observed, strict=True)), withheld)

@@ -181,11 +181,11 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
     if t is not None:
         # Incidents as every answer of the period shows each school's.
         totals = {u: counts.get(u, {}).get("incidents", 0) for u in urns}
-        cols["incidents"] = school_cells(urns, totals, q.withheld_schools(urns, "incidents"))
+        cols["incidents"] = school_cells(urns, totals, q.withheld_schools("incidents"))
         cols["seclusion"] = school_cells(
             urns,
             {u: counts.get(u, {}).get("seclusion", 0) for u in urns},
-            q.withheld_schools(urns, "seclusion"),
+            q.withheld_schools("seclusion"),
         )
         # Each measure as every answer of the period shows each school's (a trend's
         # intervals add up to its total over any scope).
@@ -199,7 +199,7 @@ async def schools_report(conn: AsyncConnection, q: Query) -> SchoolsReport:
             cols[name] = school_cells(
                 urns,
                 {u: counts.get(u, {}).get(name, 0) for u in urns},
-                q.withheld_schools(urns, measure),
+                q.withheld_schools(measure),
             )
     roll_cells = column([roll.get(u, 0) for u in urns])
     none = ReportStats()

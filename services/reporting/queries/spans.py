@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
 from services.reporting import rollups
 
 
@@ -59,3 +62,14 @@ def whole_weeks(
         if sunday < b:
             days.append((sunday + timedelta(days=1), b))
     return weeks, days
+
+
+def interval_of(
+    dialect: str, day: sa.ColumnElement[date], cuts: list[tuple[str, date, date]]
+) -> sa.ColumnElement[int]:
+    """Which of ``cuts`` (intervals running on from one another) a day falls in, by index:
+    in PostgreSQL, how many interval starts are on or before it, less one."""
+    if dialect == "postgresql":
+        starts = sa.bindparam("starts", [c[1] for c in cuts], type_=pg.ARRAY(sa.Date))
+        return sa.func.width_bucket(day, starts) - 1
+    return sa.case(*((day <= last, i) for i, (_, _, last) in enumerate(cuts)))

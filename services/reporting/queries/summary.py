@@ -21,12 +21,12 @@ from services.reporting.periods import Period
 from services.reporting.queries.base import (
     Query,
     incident_rows,
-    pupil_source,
     r,
     report_cond,
     rolls,
     schools_in_scope,
 )
+from services.reporting.queries.pupil_rows import pupil_source
 from services.reporting.queries.withheld import (
     PUPILS,
     SENT,
@@ -98,7 +98,7 @@ def kind_cells(q: Query, by_kind: dict[str, int]) -> tuple[list[Count], Count]:
         return Count(count=None, suppressed=True) if withheld else Count(count=n)
 
     return (
-        [cell(n, k in q.kinds_veiled) for n, k in zip(kinds, patterns.KINDS, strict=True)],
+        [cell(n, q.veils(k)) for n, k in zip(kinds, patterns.KINDS, strict=True)],
         cell(total, q.veiled),
     )
 
@@ -188,7 +188,7 @@ async def trust_summary(conn: AsyncConnection, q: Query) -> TrustSummary:
         ],
         # One report per incident, often: withheld with the total it would give back.
         parent_reports_sent=Count(count=None, suppressed=True)
-        if (q.veiled or SENT in q.measures_veiled) and sent
+        if (q.veiled or q.veils(SENT)) and sent
         else suppress_one(sent, t),
     )
 

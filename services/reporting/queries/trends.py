@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import periods
@@ -20,10 +19,10 @@ from services.reporting.queries.base import (
     day_cond,
     f,
     incident_cond,
-    pupil_rollups,
     rolls,
 )
-from services.reporting.queries.spans import chunks
+from services.reporting.queries.pupil_rows import pupil_rollups
+from services.reporting.queries.spans import chunks, interval_of
 from services.reporting.queries.summary import meta, rolls_by_school
 from services.reporting.queries.withheld import interval_pattern, pupils_withheld
 from services.reporting.schemas_analysis import TrendPoint, TrendsReport
@@ -70,13 +69,7 @@ async def _pupils(
             else:
                 runs.append((a, b))
     if runs:
-        day = f.c.local_date
-        if conn.dialect.name == "postgresql":
-            # The interval is how many interval starts are on or before the day, less one.
-            starts = sa.bindparam("starts", [c[1] for c in cuts], type_=pg.ARRAY(sa.Date))
-            bucket: sa.ColumnElement[int] = sa.func.width_bucket(day, starts) - 1
-        else:
-            bucket = sa.case(*((day <= last, n) for n, (_, _, last) in enumerate(cuts)))
+        bucket = interval_of(conn.dialect.name, f.c.local_date, cuts)
         for a, b in runs:
             parts.append(
                 sa.select(bucket, f.c.school_urn, f.c.pupil_id).where(incident_cond(q, a, b))

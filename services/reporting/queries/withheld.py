@@ -11,7 +11,6 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting import linked, periods
@@ -26,6 +25,7 @@ from services.reporting.queries.base import (
     report_cond,
     schools_in_scope,
 )
+from services.reporting.queries.spans import interval_of
 
 # Per-school measures besides incidents that some answer publishes a total of (a trend's
 # intervals add up to it), each withheld by one pattern per period like incidents.
@@ -61,12 +61,7 @@ async def cut_counts(
     parts: list[sa.Select[Any]] = []
     if len(cuts) > 8:
         # Many intervals (weeks): one pass over the days, each placed in its interval.
-        day = d.c.local_date
-        if conn.dialect.name == "postgresql":
-            starts = sa.bindparam("starts", [c[1] for c in cuts], type_=pg.ARRAY(sa.Date))
-            bucket: sa.ColumnElement[int] = sa.func.width_bucket(day, starts) - 1
-        else:
-            bucket = sa.case(*((day <= last, i) for i, (_, _, last) in enumerate(cuts)))
+        bucket = interval_of(conn.dialect.name, d.c.local_date, cuts)
         parts.append(
             sa.select(
                 bucket.label("bucket"),
@@ -213,33 +208,8 @@ async def with_disclosure(conn: AsyncConnection, q: Query) -> Query:
     withheld = pattern(
         counted, type_of, rows_of(q, type_of), columns, q.threshold, "Y" if several else None
     )
-    row = replace(q, withheld=frozenset(withheld), column=column).row
-    keep = None if at is None else [at]
-    counts = {u: n for (u, _), n in counted.cells("incidents", keep).items()}
-    kinds_here: dict[tuple[str, str], int] = {}
-    for (u, i, k), n in counted.kinds.items():
-        if keep is None or i in keep:
-            kinds_here[(u, k)] = kinds_here.get((u, k), 0) + n
-
-    def out(what: str) -> frozenset[str]:
-        return frozenset(u for u in type_of if (u, column, what) in withheld)
-
-    measure_counts = {}
-    for m in (*MEASURES, SENT):
-        per: dict[str, int] = {}
-        for (u, _), n in counted.cells(m, keep).items():
-            per[u] = per.get(u, 0) + n
-        measure_counts[m] = per
     return replace(
         q,
-        hidden_schools=out(ALL),
-        school_counts=counts,
-        veiled=(row, column, ALL) in withheld,
-        hidden_kinds=frozenset((u, k) for k in KINDS for u in out(k)),
-        kinds_veiled=frozenset(k for k in KINDS if (row, column, k) in withheld),
-        measure_hidden={m: out(m) for m in (*MEASURES, SENT)},
-        measure_counts=measure_counts,
-        measures_veiled=frozenset(m for m in (*MEASURES, SENT) if (row, column, m) in withheld),
         withheld=frozenset(withheld),
         terms=cuts if several else [],
         term_incidents=[
@@ -268,13 +238,12 @@ async def interval_pattern(
     type_of = {s.urn: s.setting_type for s in await schools_in_scope(conn, whole)}
     row = q.row
     rows = rows_of(q, type_of)
-    members = _members(row, rows, type_of)
+    members = q.scope_urns(type_of)
+    counted = await cut_counts(conn, whole, cuts)
     if q.terms and [(a, b) for _, a, b in cuts] == [(a, b) for _, a, b in q.terms]:
-        counted = await cut_counts(conn, whole, cuts)
         names = [str(i) for i in range(len(cuts))]
         withheld: set[linked.Cell] = set(q.withheld)
     else:
-        counted = await cut_counts(conn, whole, cuts)
         names = [f"b{i}" for i in range(len(cuts))]
         every = [*type_of, *rows]
         dims = (*KINDS, ALL) if what in (*KINDS, ALL) else (what,)
@@ -307,16 +276,6 @@ async def interval_pattern(
     for i in range(len(cuts)):
         values.append(sum(cells.get((u, str(i)), 0) for u in members))
     return values, {i for i, n in enumerate(names) if (row, n, what) in withheld}
-
-
-def _members(row: str, rows: dict[str, list[str]], type_of: dict[str, str]) -> list[str]:
-    """The schools a row adds up."""
-    if row in type_of:
-        return [row]
-    out: list[str] = []
-    for m in rows.get(row, []):
-        out += _members(m, rows, type_of)
-    return out
 
 
 PUPILS = "pupils"
